@@ -1,0 +1,1 @@
+"""The feed: daily, weekly and monthly lists, trending, paper and organization pages."""

@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy Core tables and one module of queries per entity."""

@@ -1,0 +1,233 @@
+"""Feed entries: papers featured on a day, and the lists built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    func,
+    select,
+    tuple_,
+    update,
+)
+
+from paperwire.clock import utcnow
+from paperwire.models import FeedEntry, FeedRecord, Organization
+from paperwire.store.papers import IN_CHUNK, links_for, paper_from_row, paper_select
+from paperwire.store.schema import feed_entries, organizations, papers
+from paperwire.store.sql import chunks
+
+# Upvotes that order a list: those an import carried for this day plus local votes.
+ENTRY_UPVOTES = (feed_entries.c.upvotes + papers.c.local_upvotes).label("entry_upvotes")
+
+
+@dataclass(slots=True)
+class FeedUpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def upsert_feed_entries(
+    conn: Connection, records: list[FeedRecord], organization_ids: dict[str, int], source: str
+) -> FeedUpsertResult:
+    """Feature papers on days; a repeated import changes nothing, a later one raises upvotes."""
+    result = FeedUpsertResult()
+    keys = [(r.feed_date, r.paper_id) for r in records]
+    stored: dict[tuple[date, str], RowMapping] = {}
+    for part in chunks(keys, IN_CHUNK):
+        rows = conn.execute(
+            select(feed_entries).where(
+                tuple_(feed_entries.c.feed_date, feed_entries.c.paper_id).in_(part)
+            )
+        ).mappings()
+        for row in rows:
+            stored[(row["feed_date"], row["paper_id"])] = row
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for record in records:
+        values = {
+            "position": record.position,
+            "upvotes": record.upvotes,
+            "num_comments": record.num_comments,
+            "submitted_by": record.submitted_by,
+            "submitted_by_name": record.submitted_by_name,
+            "organization_id": organization_ids.get(record.organization.slug)
+            if record.organization
+            else None,
+        }
+        old = stored.get((record.feed_date, record.paper_id))
+        if old is None:
+            inserts.append(
+                {
+                    "paper_id": record.paper_id,
+                    "feed_date": record.feed_date,
+                    "source": source,
+                    "created_at": now,
+                    **values,
+                }
+            )
+            continue
+        # Never lose votes or comments: a later snapshot may only raise them.
+        values["upvotes"] = max(values["upvotes"], old["upvotes"])
+        values["num_comments"] = max(values["num_comments"], old["num_comments"])
+        if values["organization_id"] is None:
+            values["organization_id"] = old["organization_id"]
+        if all(old[name] == value for name, value in values.items()):
+            result.unchanged += 1
+            continue
+        updates.append({"_id": old["id"], **values})
+
+    if inserts:
+        conn.execute(feed_entries.insert(), inserts)
+    if updates:
+        conn.execute(
+            update(feed_entries)
+            .where(feed_entries.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in updates[0] if name != "_id"}),
+            updates,
+        )
+    result.inserted, result.updated = len(inserts), len(updates)
+    return result
+
+
+def _of_organization(organization_id: int) -> ColumnElement[bool]:
+    """An entry belongs to the organization it was featured for, else to its paper's."""
+    return (feed_entries.c.organization_id == organization_id) | and_(
+        feed_entries.c.organization_id.is_(None), papers.c.organization_id == organization_id
+    )
+
+
+def count_for_organization(conn: Connection, organization_id: int) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(feed_entries.join(papers, papers.c.id == feed_entries.c.paper_id))
+        .where(_of_organization(organization_id))
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def _entry_select() -> Any:
+    entry_org = organizations.alias("entry_org")
+    return (
+        paper_select()
+        .add_columns(
+            feed_entries.c.feed_date,
+            feed_entries.c.position,
+            ENTRY_UPVOTES,
+            feed_entries.c.num_comments,
+            feed_entries.c.submitted_by,
+            feed_entries.c.submitted_by_name,
+            entry_org.c.id.label("entry_org_id"),
+            entry_org.c.slug.label("entry_org_slug"),
+            entry_org.c.name.label("entry_org_name"),
+            entry_org.c.avatar_url.label("entry_org_avatar_url"),
+        )
+        .join(feed_entries, feed_entries.c.paper_id == papers.c.id)
+        .outerjoin(entry_org, entry_org.c.id == feed_entries.c.organization_id)
+    )
+
+
+def _entries_from_rows(conn: Connection, rows: list[RowMapping]) -> list[FeedEntry]:
+    paper_links = links_for(conn, {row["id"] for row in rows})
+    entries = []
+    for row in rows:
+        organization = (
+            Organization(
+                id=row["entry_org_id"],
+                slug=row["entry_org_slug"],
+                name=row["entry_org_name"],
+                avatar_url=row["entry_org_avatar_url"],
+            )
+            if row["entry_org_id"] is not None
+            else None
+        )
+        paper = paper_from_row(row, paper_links.get(row["id"], []))
+        entries.append(
+            FeedEntry(
+                paper=paper,
+                feed_date=row["feed_date"],
+                position=row["position"],
+                upvotes=row["entry_upvotes"],
+                num_comments=row["num_comments"],
+                submitted_by=row["submitted_by"],
+                submitted_by_name=row["submitted_by_name"],
+                organization=organization or paper.organization,
+            )
+        )
+    return entries
+
+
+def entries_between(
+    conn: Connection,
+    start: date,
+    end: date,
+    *,
+    order: str = "upvotes",
+    limit: int | None = None,
+    offset: int = 0,
+    organization_id: int | None = None,
+) -> list[FeedEntry]:
+    """Entries featured on ``start``..``end`` (inclusive), most upvoted first by default.
+
+    ``order="date"`` lists newest day first, each day in feed order.
+    """
+    stmt = _entry_select().where(feed_entries.c.feed_date.between(start, end))
+    if organization_id is not None:
+        stmt = stmt.where(_of_organization(organization_id))
+    if order == "date":
+        stmt = stmt.order_by(feed_entries.c.feed_date.desc(), feed_entries.c.position)
+    else:
+        stmt = stmt.order_by(
+            ENTRY_UPVOTES.desc(), feed_entries.c.feed_date.desc(), feed_entries.c.position
+        )
+    stmt = stmt.limit(limit).offset(offset)
+    return _entries_from_rows(conn, list(conn.execute(stmt).mappings()))
+
+
+def count_between(conn: Connection, start: date, end: date) -> int:
+    stmt = select(func.count()).where(feed_entries.c.feed_date.between(start, end))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def entries_for_paper(conn: Connection, paper_id: str) -> list[date]:
+    """The days a paper was featured, newest first."""
+    stmt = (
+        select(feed_entries.c.feed_date)
+        .where(feed_entries.c.paper_id == paper_id)
+        .order_by(feed_entries.c.feed_date.desc())
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def neighbour_dates(conn: Connection, start: date, end: date) -> tuple[date | None, date | None]:
+    """The nearest featured day before ``start`` and after ``end``."""
+    before = conn.execute(
+        select(func.max(feed_entries.c.feed_date)).where(feed_entries.c.feed_date < start)
+    ).scalar_one()
+    after = conn.execute(
+        select(func.min(feed_entries.c.feed_date)).where(feed_entries.c.feed_date > end)
+    ).scalar_one()
+    return before, after
+
+
+def latest_feed_date(conn: Connection, until: date | None = None) -> date | None:
+    """The latest featured day (on or before ``until`` when given)."""
+    stmt = select(func.max(feed_entries.c.feed_date))
+    if until is not None:
+        stmt = stmt.where(feed_entries.c.feed_date <= until)
+    value = conn.execute(stmt).scalar_one()
+    return value if isinstance(value, date) or value is None else date.fromisoformat(value)
+
+
+def count_entries(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(feed_entries)).scalar_one())

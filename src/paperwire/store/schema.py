@@ -1,0 +1,112 @@
+"""SQLAlchemy Core tables. Every change here comes with an Alembic migration.
+
+Types are portable (no SQLite-only or PostgreSQL-only column types), so the same queries
+run on both backends.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# Constraint names are explicit so that migrations can refer to them on both backends.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", String(100), primary_key=True),  # arXiv id without version, or a source id
+    Column("source", String(40), nullable=False),
+    Column("version", Integer),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("authors", JSON, nullable=False),  # list of names, in order
+    Column("categories", JSON, nullable=False),  # list, primary first
+    Column("primary_category", String(40)),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("comments", Text),
+    Column("journal_ref", Text),
+    Column("doi", String(200)),
+    Column("license", String(200)),
+    Column("url", Text),
+    Column("venue", Text),
+    Column("thumbnail_url", Text),
+    Column("organization_id", Integer, ForeignKey("organizations.id", ondelete="SET NULL")),
+    # the most upvotes any import reported for this paper; local votes are counted apart
+    Column("imported_upvotes", Integer, nullable=False, server_default="0"),
+    Column("local_upvotes", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("modified_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_papers_submitted_at", papers.c.submitted_at)
+Index("ix_papers_organization_id", papers.c.organization_id)
+
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_key", Text, nullable=False),  # casefolded, for author pages
+)
+Index("ix_paper_authors_name_key", paper_authors.c.name_key)
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", String(100), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("avatar_url", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+feed_entries = Table(
+    "feed_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("feed_date", Date, nullable=False),
+    Column("position", Integer, nullable=False),  # order within the day as featured
+    Column("upvotes", Integer, nullable=False, server_default="0"),  # carried from an import
+    Column("num_comments", Integer, nullable=False, server_default="0"),
+    Column("submitted_by", String(100)),
+    Column("submitted_by_name", Text),
+    Column("organization_id", Integer, ForeignKey("organizations.id", ondelete="SET NULL")),
+    Column("source", String(40), nullable=False),  # "hf", "curator", "submission"
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("feed_date", "paper_id", name="uq_feed_entries_feed_date_paper_id"),
+)
+Index("ix_feed_entries_paper_id", feed_entries.c.paper_id)
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),  # models.LinkKind
+    Column("url", Text, nullable=False),
+    Column("origin", String(20), nullable=False),  # "source" (stated) or "extracted"
+    UniqueConstraint("paper_id", "url", name="uq_links_paper_id_url"),
+)

@@ -1,0 +1,105 @@
+"""RSS 2.0 and Atom feeds for every list: days, weeks, months, trending, organizations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from feedgen.feed import FeedGenerator
+
+from paperwire.feed import service as feed_service
+from paperwire.models import FeedEntry
+from paperwire.text import plain_excerpt
+from paperwire.web.deps import ConnDep, ContextDep
+from paperwire.web.params import period_from_query
+from paperwire.web.urls import organization_path, paper_path, period_path
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+Format = Literal["rss", "atom"]
+MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+FEED_SIZE = 50
+
+
+def _absolute(request: Request, path: str) -> str:
+    return str(request.base_url).rstrip("/") + path
+
+
+def _feed_response(
+    request: Request, title: str, page_url: str, entries: list[FeedEntry], fmt: Format
+) -> Response:
+    generator = FeedGenerator()
+    generator.id(page_url)  # stable: a list's page URL names it
+    generator.title(title)
+    generator.link(href=page_url, rel="alternate")
+    generator.link(href=str(request.url), rel="self")
+    generator.description(title)
+    generator.language("en")
+    newest = max((e.feed_date for e in entries), default=None)
+    generator.updated(
+        datetime.combine(newest, datetime.min.time(), tzinfo=UTC) if newest else datetime.now(UTC)
+    )
+    # feedgen prepends entries, so add them in reverse to keep the list's order.
+    for entry in reversed(entries):
+        paper = entry.paper
+        url = _absolute(request, paper_path(paper.id))
+        item = generator.add_entry()
+        item.id(url)
+        item.guid(url, permalink=True)
+        item.title(paper.title)
+        item.link(href=url)
+        item.author([{"name": name} for name in paper.authors[:20]] or [{"name": "unknown"}])
+        item.summary(plain_excerpt(paper.abstract, 1000))
+        item.published(datetime.combine(entry.feed_date, datetime.min.time(), tzinfo=UTC))
+        item.updated(paper.updated_at or paper.submitted_at or item.published())
+        for category in paper.categories:
+            item.category(term=category)
+    body = generator.rss_str(pretty=True) if fmt == "rss" else generator.atom_str(pretty=True)
+    return Response(body, media_type=MEDIA_TYPES[fmt])
+
+
+@router.get("/daily.{fmt}", summary="A day's, week's or month's list as RSS or Atom")
+def list_feed(
+    request: Request,
+    conn: ConnDep,
+    context: ContextDep,
+    fmt: Format,
+    date: Annotated[str | None, Query(max_length=40)] = None,
+    week: Annotated[str | None, Query(max_length=40)] = None,
+    month: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    period = period_from_query(conn, date, week, month)
+    page = feed_service.feed_page(
+        conn, period, limit=FEED_SIZE, gravity=context.settings.trending_gravity
+    )
+    page_url = _absolute(request, period_path(period))
+    title = f"{context.settings.site_name}: papers of {period.label}"
+    return _feed_response(request, title, page_url, page.entries, fmt)
+
+
+@router.get("/trending.{fmt}", summary="Trending papers as RSS or Atom")
+def trending_feed(request: Request, conn: ConnDep, context: ContextDep, fmt: Format) -> Response:
+    settings = context.settings
+    page = feed_service.trending(
+        conn,
+        today=datetime.now(UTC).date(),
+        window_days=settings.trending_window_days,
+        gravity=settings.trending_gravity,
+        limit=FEED_SIZE,
+    )
+    page_url = _absolute(request, "/papers/trending")
+    return _feed_response(request, f"{settings.site_name}: trending", page_url, page.entries, fmt)
+
+
+@router.get("/organizations/{slug}.{fmt}", summary="An organization's papers as RSS or Atom")
+def organization_feed(
+    request: Request, conn: ConnDep, context: ContextDep, slug: str, fmt: Format
+) -> Response:
+    page = feed_service.organization_page(conn, slug, limit=FEED_SIZE)
+    if page is None:
+        raise HTTPException(404, f"no organization {slug[:100]!r}")
+    page_url = _absolute(request, organization_path(slug))
+    title = f"{context.settings.site_name}: {page.organization.name}"
+    return _feed_response(request, title, page_url, page.entries, fmt)

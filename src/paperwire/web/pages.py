@@ -1,0 +1,187 @@
+"""Server-rendered HTML pages; each has a JSON twin in :mod:`paperwire.web.api`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from paperwire.feed import service as feed_service
+from paperwire.feed.periods import Period, PeriodError, PeriodKind, parse_period, period_of
+from paperwire.text import bibtex
+from paperwire.web.deps import ConnDep, ContextDep
+from paperwire.web.urls import paper_path
+
+router = APIRouter(include_in_schema=False)
+
+Sort = Literal["upvotes", "date", "trending"]
+PageIndex = Annotated[int, Query(ge=0, le=10_000)]
+
+
+def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, template, values, status_code=status_code
+    )
+    return response
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    titles = {404: "Not found", 422: "Bad request", 405: "Method not allowed"}
+    return render(
+        request,
+        "error.html",
+        status_code=status_code,
+        title=titles.get(status_code, "Error"),
+        status_code_value=status_code,
+        message=message,
+    )
+
+
+def _feed_response(
+    request: Request, conn: Any, context: Any, period: Period, sort: Sort, p: int
+) -> HTMLResponse:
+    page_size = context.settings.page_size
+    page = feed_service.feed_page(
+        conn,
+        period,
+        sort=sort,
+        limit=page_size,
+        offset=p * page_size,
+        gravity=context.settings.trending_gravity,
+    )
+    if page.total == 0 and not _is_recent(period):
+        raise HTTPException(404, f"nothing was featured in {period.label}")
+    return render(
+        request,
+        "feed.html",
+        page=page,
+        period=period,
+        sort=sort,
+        p=p,
+        page_size=page_size,
+        has_more=(p + 1) * page_size < page.total,
+        tabs=[
+            (label, period_of(kind, page.anchor))
+            for label, kind in (("Day", "day"), ("Week", "week"), ("Month", "month"))
+        ],
+    )
+
+
+def _is_recent(period: Period) -> bool:
+    """Today's (or this week's, this month's) list may still be empty: not a 404."""
+    return period.contains(datetime.now(UTC).date()) or period.end > datetime.now(UTC).date()
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("/papers", response_class=HTMLResponse)
+def home(request: Request, conn: ConnDep, context: ContextDep, sort: Sort = "upvotes") -> Response:
+    period = feed_service.latest_period(conn, "day", datetime.now(UTC).date())
+    return _feed_response(request, conn, context, period, sort, 0)
+
+
+@router.get("/papers/trending", response_class=HTMLResponse)
+def trending_page(request: Request, conn: ConnDep, context: ContextDep) -> Response:
+    settings = context.settings
+    page = feed_service.trending(
+        conn,
+        today=datetime.now(UTC).date(),
+        window_days=settings.trending_window_days,
+        gravity=settings.trending_gravity,
+        limit=settings.page_size,
+    )
+    return render(request, "trending.html", page=page, gravity=settings.trending_gravity)
+
+
+def _period_response(
+    request: Request, conn: Any, context: Any, kind: PeriodKind, key: str, sort: Sort, p: int
+) -> HTMLResponse:
+    try:
+        period = parse_period(kind, key)
+    except PeriodError as error:
+        raise HTTPException(404, str(error)) from error
+    return _feed_response(request, conn, context, period, sort, p)
+
+
+@router.get("/papers/date/{key}", response_class=HTMLResponse)
+def day_page(
+    request: Request,
+    conn: ConnDep,
+    context: ContextDep,
+    key: str,
+    sort: Sort = "upvotes",
+    p: PageIndex = 0,
+) -> Response:
+    return _period_response(request, conn, context, "day", key, sort, p)
+
+
+@router.get("/papers/week/{key}", response_class=HTMLResponse)
+def week_page(
+    request: Request,
+    conn: ConnDep,
+    context: ContextDep,
+    key: str,
+    sort: Sort = "upvotes",
+    p: PageIndex = 0,
+) -> Response:
+    return _period_response(request, conn, context, "week", key, sort, p)
+
+
+@router.get("/papers/month/{key}", response_class=HTMLResponse)
+def month_page(
+    request: Request,
+    conn: ConnDep,
+    context: ContextDep,
+    key: str,
+    sort: Sort = "upvotes",
+    p: PageIndex = 0,
+) -> Response:
+    return _period_response(request, conn, context, "month", key, sort, p)
+
+
+@router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
+def paper_page(request: Request, conn: ConnDep, paper_id: str) -> Response:
+    canonical = feed_service.canonical_paper_id(paper_id)
+    if canonical != paper_id:
+        return RedirectResponse(paper_path(canonical), status_code=301)
+    detail = feed_service.paper_detail(conn, paper_id)
+    if detail is None:
+        raise HTTPException(404, f"no paper with id {paper_id[:100]}")
+    paper = detail.paper
+    entry = bibtex(
+        id=paper.id,
+        title=paper.title,
+        authors=paper.authors,
+        year=paper.submitted_at.year if paper.submitted_at else None,
+        source=paper.source,
+        version=paper.version,
+        categories=paper.categories,
+        doi=paper.doi,
+        journal_ref=paper.journal_ref,
+        url=paper.abs_url,
+    )
+    return render(request, "paper.html", detail=detail, paper=paper, bibtex=entry)
+
+
+@router.get("/organizations", response_class=HTMLResponse)
+def organizations_page(request: Request, conn: ConnDep) -> Response:
+    return render(request, "organizations.html", organizations=feed_service.organizations(conn))
+
+
+@router.get("/organizations/{slug}", response_class=HTMLResponse)
+def organization_page(
+    request: Request, conn: ConnDep, context: ContextDep, slug: str, p: PageIndex = 0
+) -> Response:
+    page_size = context.settings.page_size
+    page = feed_service.organization_page(conn, slug, limit=page_size, offset=p * page_size)
+    if page is None:
+        raise HTTPException(404, f"no organization {slug[:100]}")
+    return render(
+        request,
+        "organization.html",
+        page=page,
+        p=p,
+        has_more=(p + 1) * page_size < page.total,
+    )
