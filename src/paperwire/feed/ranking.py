@@ -17,4 +17,4 @@ from datetime import date
 
 def trending_score(upvotes: int, featured_on: date, as_of: date, gravity: float) -> float:
     age_days = max((as_of - featured_on).days, 0)
-    return max(upvotes, 0) / (age_days + 2) ** gravity
+    return float(max(upvotes, 0) / (age_days + 2) ** gravity)

@@ -14,4 +14,8 @@ file on disk, a bulk archive and an HTTP response body.
 - ``arxiv_atom``: arXiv Atom API responses
 - ``generic``: the documented JSON-lines format for papers not on arXiv
 - ``files``: finding input files, detecting their format, reading them
+
+Shared helpers: ``text`` (whitespace, paragraphs, author strings, LaTeX accents),
+``values`` (typed field access, dates), ``jsonl`` (the JSON-lines loop) and
+``xmltree`` (XML with line numbers, entity declarations refused).
 """

@@ -169,7 +169,10 @@ def open_data(path: Path) -> BinaryIO:
 
 
 class _Lines:
-    """The lines of a binary stream, read in large chunks (2-3x faster than readline)."""
+    """The lines of a binary stream, read in chunks (~15% faster than readline on gzip).
+
+    ``count`` is how many lines were handed out, for reporting where a read failed.
+    """
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
@@ -217,7 +220,8 @@ def read_records(path: Path, fmt: str | None = None) -> Iterator[Result]:
         except (OSError, EOFError, zlib.error) as exc:
             yield RecordError(name, 1, f"cannot read: {exc}")
             return
-    yield from _read_document(fmt, data, name)
+    if data.strip():  # an empty file has no records, whatever its format
+        yield from _read_document(fmt, data, name)
 
 
 def _read_document(fmt: str, data: bytes, name: str) -> Iterator[Result]:

@@ -5,7 +5,7 @@ internal report series, bioRxiv, OpenReview...). A file holds one JSON object pe
 line (UTF-8; ``.jsonl``, optionally gzipped as ``.jsonl.gz``); blank lines are
 ignored. Example::
 
-    {"id": "acl-2024-long-123", "source": "acl", "title": "A Paper",
+    {"id": "acl:2024.acl-long.123", "source": "acl", "title": "A Paper",
      "abstract": "We show that...", "authors": ["Ada Lovelace", "Alan Turing"],
      "published": "2024-08-12", "categories": ["cs.CL"],
      "url": "https://aclanthology.org/2024.acl-long.123/", "venue": "ACL 2024"}
@@ -28,6 +28,7 @@ field           required  meaning
                           semicolons and " and "; parenthesized affiliations dropped).
 ``published``   yes       ISO 8601 date (``2024-08-12``, midnight UTC) or date-time
                           (``2024-08-12T09:30:00Z``; without an offset it is taken as UTC).
+``updated``     no        when this metadata was last revised, ISO 8601 like ``published``.
 ``categories``  no        a list of subject labels, main one first.
 ``url``         no        the paper's page (``http://`` or ``https://``).
 ``venue``       no        where it was published (``"ACL 2024"``).
@@ -37,14 +38,18 @@ field           required  meaning
 
 Other fields are ignored. A line that is not a JSON object or fails a rule above is
 reported as ``file:line: field: problem`` and skipped; the rest of the file is read.
-Importing a file again updates the papers it states (a later ``published`` or a
-re-import with changed text replaces the stored metadata).
+
+Importing the same file again changes nothing. To correct a paper, import it again
+with a later ``updated``: the stored metadata is replaced only by a statement that is
+newer (by ``updated``, else ``published``); an older or equally dated one only fills
+fields that are still empty.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
 
 from paperwire.ingest.arxiv_ids import is_arxiv_id, parse_arxiv_id
 from paperwire.ingest.jsonl import iter_json_lines
@@ -82,11 +87,8 @@ def parse_generic_line(obj: Mapping[str, object], line: int) -> ParsedRecord:
     elif is_arxiv_id(paper_id):
         # Papers are keyed by id alone: this would overwrite the arXiv paper.
         raise BadRecord(f'id: {paper_id!r} is an arXiv id; give "source": "arxiv" or another id')
-    published = get_str(obj, "published")
-    try:
-        published_at = parse_iso_datetime(published)
-    except ValueError as exc:
-        raise BadRecord(f"published: not an ISO 8601 date: {published[:50]!r}") from exc
+    published_at = _datetime(get_str(obj, "published"), "published")
+    updated_at = _opt_datetime(obj, "updated")
     url = opt_str(obj, "url")
     if url is not None and not url.lower().startswith(("http://", "https://")):
         raise BadRecord(f"url: must start with http:// or https://: {url[:50]!r}")
@@ -100,10 +102,23 @@ def parse_generic_line(obj: Mapping[str, object], line: int) -> ParsedRecord:
         categories=[clean_line(c) for c in get_str_list(obj, "categories", required=False)],
         version=version,
         submitted_at=published_at,
+        updated_at=updated_at,
         url=url,
         venue=clean_line(venue) if venue else None,
     )
     return ParsedRecord(paper=paper, line=line)
+
+
+def _datetime(value: str, key: str) -> datetime:
+    try:
+        return parse_iso_datetime(value)
+    except ValueError as exc:
+        raise BadRecord(f"{key}: not an ISO 8601 date: {value[:50]!r}") from exc
+
+
+def _opt_datetime(obj: Mapping[str, object], key: str) -> datetime | None:
+    value = opt_str(obj, key)
+    return _datetime(value, key) if value is not None else None
 
 
 def _authors(obj: Mapping[str, object]) -> list[str]:

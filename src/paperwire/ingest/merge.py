@@ -86,7 +86,6 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b) if a is not None and b is not None else a or b
 
 
-
 def as_stored(incoming: dict[str, Any]) -> dict[str, Any]:
     """The fields to store for a paper seen for the first time (same rules as :func:`merge`)."""
     return {**incoming, "updated_at": _effective_date(incoming)}

@@ -55,7 +55,12 @@ class _Batch:
             url = normalize_url(link.kind, link.url)
             if url:
                 self.stated_links.append(
-                    {"paper_id": fields["id"], "kind": link.kind.value, "url": url, "origin": "source"}
+                    {
+                        "paper_id": fields["id"],
+                        "kind": link.kind.value,
+                        "url": url,
+                        "origin": "source",
+                    }
                 )
         if parsed.feed is not None:
             key = (parsed.feed.feed_date, parsed.feed.paper_id)

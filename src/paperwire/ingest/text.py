@@ -55,13 +55,13 @@ def clean_names(names: list[str]) -> list[str]:
     """
     joined = "\x1e".join(names)
     if (
-        joined.count("\x1e") == len(names) - 1  # (no name contains the separator)
+        "" not in names
+        and joined.count("\x1e") == len(names) - 1  # (no name contains the separator)
         and joined.replace("\x1e", "").isprintable()
         and "  " not in joined
         and " \x1e" not in joined
         and "\x1e " not in joined
-        and "\x1e\x1e" not in joined
-        and joined[:1] not in ("", " ")
+        and joined[:1] != " "
         and joined[-1:] != " "
     ):
         return names

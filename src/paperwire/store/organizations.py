@@ -34,7 +34,10 @@ def ensure_organizations(conn: Connection, records: list[OrganizationRecord]) ->
     for row in rows.mappings():
         record = by_slug[row["slug"]]
         ids[row["slug"]] = row["id"]
-        if (row["name"], row["avatar_url"]) != (record.name, record.avatar_url or row["avatar_url"]):
+        if (row["name"], row["avatar_url"]) != (
+            record.name,
+            record.avatar_url or row["avatar_url"],
+        ):
             conn.execute(
                 update(organizations)
                 .where(organizations.c.id == row["id"])
@@ -53,7 +56,9 @@ def list_organizations(conn: Connection) -> list[tuple[Organization, int]]:
     count = func.count(papers.c.id)
     rows = conn.execute(
         select(organizations, count.label("paper_count"))
-        .select_from(organizations.outerjoin(papers, papers.c.organization_id == organizations.c.id))
+        .select_from(
+            organizations.outerjoin(papers, papers.c.organization_id == organizations.c.id)
+        )
         .group_by(organizations.c.id)
         .order_by(count.desc(), organizations.c.name)
     ).mappings()

@@ -17,6 +17,7 @@ from paperwire.web.urls import paper_path
 router = APIRouter(include_in_schema=False)
 
 Sort = Literal["upvotes", "date", "trending"]
+TABS: tuple[tuple[str, PeriodKind], ...] = (("Day", "day"), ("Week", "week"), ("Month", "month"))
 PageIndex = Annotated[int, Query(ge=0, le=10_000)]
 
 
@@ -63,10 +64,7 @@ def _feed_response(
         p=p,
         page_size=page_size,
         has_more=(p + 1) * page_size < page.total,
-        tabs=[
-            (label, period_of(kind, page.anchor))
-            for label, kind in (("Day", "day"), ("Week", "week"), ("Month", "month"))
-        ],
+        tabs=[(label, period_of(kind, page.anchor)) for label, kind in TABS],
     )
 
 

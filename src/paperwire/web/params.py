@@ -18,7 +18,11 @@ def period_from_query(
 
     Bad values are the client's error: 422 with the reason.
     """
-    given = [(parse, value) for parse, value in ((parse_day, date), (parse_week, week), (parse_month, month)) if value is not None]
+    given = [
+        (parse, value)
+        for parse, value in ((parse_day, date), (parse_week, week), (parse_month, month))
+        if value is not None
+    ]
     if len(given) > 1:
         raise HTTPException(422, "give only one of date, week and month")
     if not given:

@@ -20,7 +20,11 @@ def iso(value: datetime | date | None) -> str | None:
 def organization_json(organization: Organization | None) -> dict[str, Any] | None:
     if organization is None:
         return None
-    return {"name": organization.slug, "fullname": organization.name, "avatar": organization.avatar_url}
+    return {
+        "name": organization.slug,
+        "fullname": organization.name,
+        "avatar": organization.avatar_url,
+    }
 
 
 def paper_json(paper: Paper) -> dict[str, Any]:

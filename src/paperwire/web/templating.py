@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from paperwire.config import Settings
-from paperwire.web.urls import organization_path, paper_path, period_path
 from paperwire.text import plain_excerpt, render_abstract, render_latex
+from paperwire.web.urls import organization_path, paper_path, period_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

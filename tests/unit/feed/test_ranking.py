@@ -20,5 +20,7 @@ def test_docs_example_order_holds() -> None:
 
 
 def test_future_days_count_as_today_and_negative_votes_as_zero() -> None:
-    assert trending_score(10, date(2025, 10, 12), TODAY, 1.5) == trending_score(10, TODAY, TODAY, 1.5)
+    assert trending_score(10, date(2025, 10, 12), TODAY, 1.5) == trending_score(
+        10, TODAY, TODAY, 1.5
+    )
     assert trending_score(-3, TODAY, TODAY, 1.5) == 0

@@ -242,6 +242,8 @@ def test_explicit_format_empty_file_and_unknown(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"\n")
     assert list(read_records(empty)) == []
+    assert list(read_records(empty, "hf-daily")) == []
+    assert list(read_records(empty, "arxiv-oai")) == []
     with pytest.raises(ValueError, match="unknown format 'csv'"):
         list(read_records(generic, "csv"))
     unknown = tmp_path / "unknown.json"

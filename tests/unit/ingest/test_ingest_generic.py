@@ -56,6 +56,7 @@ def test_all_optional_fields() -> None:
             venue="ACL  2024",
             authors="A. One, B. Two and C. Three (Somewhere)",
             published="2024-08-12T09:30:00+02:00",
+            updated="2024-09-01",
             ignored_field={"anything": 1},
         )
     )
@@ -67,6 +68,7 @@ def test_all_optional_fields() -> None:
     assert paper.venue == "ACL 2024"
     assert paper.authors == ["A. One", "B. Two", "C. Three"]
     assert paper.submitted_at == datetime(2024, 8, 12, 7, 30, tzinfo=UTC)
+    assert paper.updated_at == datetime(2024, 9, 1, tzinfo=UTC)
 
 
 def test_naive_datetime_is_utc() -> None:
@@ -104,6 +106,8 @@ def test_arxiv_source_normalizes_the_id() -> None:
         ({"published": ...}, "published: missing"),
         ({"published": "12/08/2024"}, "published: not an ISO 8601 date"),
         ({"published": "2024-13-01"}, "published: not an ISO 8601 date"),
+        ({"updated": "last week"}, "updated: not an ISO 8601 date"),
+        ({"updated": 2024}, "updated: expected a string"),
         ({"categories": "cs.CL"}, "categories: expected a list"),
         ({"url": "ftp://x.org/p"}, "url: must start with http"),
         ({"source": "Bad Source"}, "source: must match"),

@@ -135,3 +135,5 @@ def test_clean_names_fast_and_slow_paths() -> None:
         "Alan Turing",
     ]
     assert clean_names([]) == []
+    assert clean_names(["", "A"]) == ["A"]
+    assert clean_names(["A\x1eB"]) == ["A B"]
