@@ -1,4 +1,4 @@
-"""Render arXiv-supplied text (titles, abstracts) as safe HTML, excerpts and BibTeX.
+"""Render arXiv-supplied text (titles, abstracts) as safe HTML and plain excerpts.
 
 arXiv titles and abstracts are LaTeX fragments written by authors: inline math
 (``$\\mathcal{O}(n)$``, ``\\(x\\)``), display math (``$$...$$``, ``\\[...\\]``), text
@@ -24,48 +24,20 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from functools import lru_cache
-from typing import Any
 
 import nh3
-from latex2mathml.converter import convert_to_element
 from markupsafe import Markup
 
-__all__ = ["bibtex", "plain_excerpt", "render_abstract", "render_latex"]
+from paperwire.mathml import MATHML_ATTRIBUTES, MATHML_TAGS, formula_to_mathml
 
-# --- the allowlist: what latex2mathml emits, minus anything that can carry a URL,
-# --- CSS or script (href, style, class, id, actiontype...) -----------------------
+__all__ = ["plain_excerpt", "render_abstract", "render_latex"]
 
-_MATHML_TAGS = frozenset(
-    {
-        "math", "mi", "mn", "mo", "ms", "mtext", "mspace", "mrow", "mfrac", "msqrt",
-        "mroot", "mstyle", "merror", "mpadded", "mphantom", "menclose", "msub", "msup",
-        "msubsup", "munder", "mover", "munderover", "mmultiscripts", "mprescripts",
-        "none", "mtable", "mtr", "mtd", "mlabeledtr", "mfenced", "semantics",
-    }
-)  # fmt: skip
-_MATHML_ATTRIBUTES = frozenset(
-    {
-        "display", "mathvariant", "stretchy", "fence", "separator", "form", "lspace",
-        "rspace", "minsize", "maxsize", "largeop", "movablelimits", "symmetric",
-        "accent", "accentunder", "width", "height", "depth", "voffset", "linethickness",
-        "columnalign", "columnlines", "columnspacing", "rowspacing", "rowlines",
-        "rowalign", "frame", "framespacing", "displaystyle", "scriptlevel", "mathsize",
-        "mathcolor", "mathbackground", "notation", "open", "close", "separators",
-        "linebreak", "bevelled", "numalign", "denomalign", "columnspan", "rowspan",
-        "equalrows", "equalcolumns",
-    }
-)  # fmt: skip
-_MATHML_NS = "http://www.w3.org/1998/Math/MathML"
-# Every value latex2mathml emits is a token like "true", "0.833em", "-.2em", "red",
-# "#ff0000" or "left center"; anything else (say \color{javascript:...}) is dropped.
-_ATTRIBUTE_VALUE = re.compile(r"[#A-Za-z0-9.%+\- ]{1,64}")
 _HTML_TAGS = frozenset({"p", "em", "strong", "br"})
 _CLEANER = nh3.Cleaner(
-    tags=set(_HTML_TAGS | _MATHML_TAGS),
+    tags=set(_HTML_TAGS | MATHML_TAGS),
     attributes={
-        "math": {"xmlns", *_MATHML_ATTRIBUTES},
-        **{tag: set(_MATHML_ATTRIBUTES) for tag in _MATHML_TAGS if tag != "math"},
+        "math": {"xmlns", *MATHML_ATTRIBUTES},
+        **{tag: set(MATHML_ATTRIBUTES) for tag in MATHML_TAGS if tag != "math"},
     },
     url_schemes=set(),
     link_rel=None,
@@ -462,68 +434,11 @@ class _Reader:
         if not self.html:
             self.emit(source)
             return
-        mathml = _mathml(formula, display)
+        mathml = formula_to_mathml(formula, display)
         if mathml is None:
             self.emit(source)
         else:
             self.out.append(mathml)
-
-
-# --- MathML ----------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8192)
-def _mathml(formula: str, display: bool) -> str | None:
-    """The MathML for one formula, or None if latex2mathml cannot convert it.
-
-    Cached: the same short formulas (``$\\times$``, ``$\\sim$``, ``$k$``) recur across
-    abstracts, and a paper page renders its abstract on every view. Measured on 2,000
-    real abstracts with ``$``: render_abstract takes ~0.35 ms each with a cold cache
-    (latex2mathml is ~0.17 ms per formula) and ~0.1 ms once formulas are cached.
-    """
-    try:
-        root = convert_to_element(formula, display="block" if display else "inline")
-    except Exception:  # latex2mathml raises many types on malformed input
-        return None
-    parts: list[str] = []
-    _serialize(root, parts)
-    return "".join(parts)
-
-
-def _serialize(element: Any, out: list[str]) -> None:
-    """Write a latex2mathml element tree as HTML: allowlisted tags and attributes
-    (with plain token values) only, every text and attribute value escaped.
-
-    latex2mathml stores character references ("&#x0003C;") as literal element text
-    and un-escapes its own output; here they are decoded and re-escaped instead, so
-    ``\\text{<script>}`` becomes the text "<script>", never a tag.
-    """
-    stack: list[tuple[Any, bool]] = [(element, False)]
-    while stack:
-        node, closing = stack.pop()
-        if isinstance(node, str):
-            out.append(node)
-            continue
-        tag = node.tag if isinstance(node.tag, str) else ""
-        allowed = tag in _MATHML_TAGS
-        if closing:
-            if allowed:
-                out.append(f"</{tag}>")
-            if node.tail:
-                out.append(_escape_text(node.tail))
-            continue
-        if allowed:
-            attributes = "".join(
-                f' {name}="{html.escape(value, quote=True)}"'
-                for name, value in ((n, html.unescape(str(v))) for n, v in node.attrib.items())
-                if name in _MATHML_ATTRIBUTES and _ATTRIBUTE_VALUE.fullmatch(value)
-            )
-            xmlns = f' xmlns="{_MATHML_NS}"' if tag == "math" else ""
-            out.append(f"<{tag}{xmlns}{attributes}>")
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(list(node)))
-        if node.text:
-            stack.append((_escape_text(node.text), False))
 
 
 def _skip_spaces(text: str, at: int) -> int:
@@ -535,161 +450,3 @@ def _skip_spaces(text: str, at: int) -> int:
 def _unescape_url(url: str) -> str:
     """``https://x.org/a\\_b`` -> ``https://x.org/a_b`` (LaTeX escapes in URLs)."""
     return _URL_ESCAPE.sub(r"\1", url)
-
-
-def _escape_text(text: str) -> str:
-    return html.escape(html.unescape(text), quote=False)
-
-
-# --- BibTeX ------------------------------------------------------------------------
-
-_BIBTEX_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_BIBTEX_SPECIAL = re.compile(r"[\\{}&%$#_~^]")
-_UNESCAPED_TEXT_SPECIAL = re.compile(r"(?<!\\)([&%#_$])")
-_KEY_STOPWORDS = _words(
-    "a an the on of in for to and with towards toward via from by is are do does"
-)
-_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
-
-
-def bibtex(
-    *,
-    id: str,  # the paper's id, named as in PaperRecord.id
-    title: str,
-    authors: list[str],
-    year: int | None,
-    source: str,
-    version: int | None = None,
-    categories: list[str] | None = None,
-    doi: str | None = None,
-    journal_ref: str | None = None,
-    url: str | None = None,
-) -> str:
-    """A BibTeX entry for a paper, in the form arXiv's own export uses.
-
-    ``@misc`` with ``eprint``/``archivePrefix``/``primaryClass`` for arXiv papers,
-    ``@article`` with ``journal`` when a journal reference is known. The key is
-    ``lastname2025firstword`` (Google Scholar's convention, which people expect).
-    The title keeps its LaTeX (math, ``\\%``), since BibTeX output is read by LaTeX,
-    and is double-braced to keep its capitalization; everything else is escaped.
-    """
-    arxiv = source == "arxiv"
-    entry_type = "article" if journal_ref else "misc"
-    fields: list[tuple[str, str]] = [("title", "{" + _bibtex_title(title) + "}")]
-    names = [_bibtex_name(a) for a in authors if a.strip()]
-    if names:
-        fields.append(("author", " and ".join(names)))
-    if year is not None:
-        fields.append(("year", str(year)))
-    if journal_ref:
-        fields.append(("journal", _bibtex_escape(journal_ref.strip())))
-    if arxiv:
-        fields.append(("eprint", _bibtex_verbatim(id)))
-        fields.append(("archivePrefix", "arXiv"))
-        if categories:
-            fields.append(("primaryClass", _bibtex_verbatim(categories[0])))
-    if doi:
-        fields.append(("doi", _bibtex_verbatim(doi.strip())))
-    if url is None and arxiv:
-        url = f"https://arxiv.org/abs/{id}" + (f"v{version}" if version else "")
-    if url:
-        fields.append(("url", _bibtex_verbatim(url)))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@{entry_type}{{{_bibtex_key(authors, year, title)},\n{body}\n}}\n"
-
-
-def _ascii_word(text: str) -> str:
-    """Lowercase ASCII letters and digits only (``Müller`` -> ``muller``)."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]", "", folded.lower())
-
-
-def _bibtex_key(authors: list[str], year: int | None, title: str) -> str:
-    last = ""
-    for author in authors:
-        if author.strip():
-            last = _ascii_word(_last_name(author))
-            break
-    words = [_ascii_word(w) for w in re.findall(r"[^\W_]+", _strip_math(title))]
-    first = next((w for w in words if w and w not in _KEY_STOPWORDS), "")
-    return f"{last or 'anonymous'}{year or ''}{first}"
-
-
-def _last_name(name: str) -> str:
-    """The family name of "First Last", "Last, First" or "First Last Jr."."""
-    if "," in name:
-        head, _, tail = name.partition(",")
-        if tail.strip().lower() not in _NAME_SUFFIXES:
-            return head.strip()
-        name = head
-    tokens = name.split()
-    while len(tokens) > 1 and tokens[-1].lower() in _NAME_SUFFIXES:
-        tokens.pop()
-    return tokens[-1] if tokens else ""
-
-
-def _strip_math(text: str) -> str:
-    """Title words only: formulas and commands out, braces dropped ("{B}ERT" -> "BERT")."""
-    return re.sub(r"[{}]", "", re.sub(r"\$[^$]*\$|\\[A-Za-z]+", " ", text))
-
-
-def _bibtex_escape(text: str) -> str:
-    """Plain text made safe for a BibTeX field: every TeX special escaped."""
-    return _BIBTEX_SPECIAL.sub(lambda m: _BIBTEX_SPECIALS[m.group()], text)
-
-
-def _bibtex_name(name: str) -> str:
-    """One author: escaped, and braced if it contains " and " (an organization)."""
-    escaped = _bibtex_escape(" ".join(name.split()))
-    return f"{{{escaped}}}" if re.search(r"\sand\s", escaped, re.I) else escaped
-
-
-def _bibtex_title(title: str) -> str:
-    """The title as LaTeX: arXiv titles already are, so math and ``\\%`` stay, but a
-    bare ``&``, ``%``, ``#`` or ``_`` outside math is escaped, and if the braces do not
-    balance (which would end the field early) they are escaped too."""
-    title = " ".join(title.split())
-    pieces = re.split(r"(\$[^$]*\$)", title)
-    for i in range(0, len(pieces), 2):  # the text between formulas
-        pieces[i] = _UNESCAPED_TEXT_SPECIAL.sub(r"\\\1", pieces[i])
-    result = "".join(pieces)
-    if not _balanced(result):
-        result = re.sub(r"(?<!\\)([{}])", r"\\\1", result)
-    if (len(result) - len(result.rstrip("\\"))) % 2:
-        result = result[:-1]  # a lone trailing backslash would escape the closing brace
-    return result
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    i = 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth < 0:
-                return False
-        i += 1
-    return depth == 0
-
-
-def _bibtex_verbatim(value: str) -> str:
-    """Identifiers and URLs: kept as is, minus braces and backslashes, which could
-    end the field or start a command."""
-    return re.sub(r"[{}\\\s]", "", value)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from paperwire.text import bibtex, plain_excerpt, render_abstract, render_latex
+from paperwire.bibtex import bibtex
+from paperwire.text import plain_excerpt, render_abstract, render_latex
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LISTINGS = DATA / "arxiv-daily-listings"

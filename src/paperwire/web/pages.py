@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from paperwire.bibtex import bibtex
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, PeriodKind, parse_period, period_of
-from paperwire.text import bibtex
 from paperwire.web.deps import ConnDep, ContextDep
 from paperwire.web.urls import paper_path
 
