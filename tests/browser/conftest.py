@@ -17,12 +17,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from browser_support import MathPaper, Server
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from paperwire.config import Settings
@@ -47,25 +47,6 @@ SERVER_START_TIMEOUT_S = 30.0
 NAVIGATION_TIMEOUT_MS = 15_000
 
 
-@dataclass(frozen=True)
-class MathPaper:
-    id: str
-    summary: str
-    math_spans: int
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def api(self, path: str, **params: Any) -> Any:
-        response = httpx.get(f"{self.url}{path}", params=params, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,7 +57,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def math_paper(data_dir: Path) -> MathPaper:
     """A paper of the arXiv listing whose abstract holds ``$...$`` math."""
-    rows = [json.loads(line) for line in gzip.decompress((data_dir / LISTING).read_bytes()).splitlines()]
+    rows = [
+        json.loads(line) for line in gzip.decompress((data_dir / LISTING).read_bytes()).splitlines()
+    ]
     for row in rows:
         spans = MATH_SPAN.findall(row["summary"])
         if spans:
@@ -112,12 +95,22 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser_database: Path) -> 
     env |= {
         "PAPERWIRE_DATABASE_URL": f"sqlite:///{browser_database}",
         "PAPERWIRE_ENV": "test",
+        "PAPERWIRE_HOST": "127.0.0.1",
         "PAPERWIRE_BASE_URL": url,
     }
     log = tmp_path_factory.mktemp("server") / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "paperwire",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             env=env,
             cwd=REPO_ROOT,
             stdout=out,

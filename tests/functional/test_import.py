@@ -93,3 +93,15 @@ def test_a_broken_record_skips_only_itself(engine: Engine, data_dir: Path, tmp_p
     summary = import_paths(engine, [broken])
     assert [(e.path, e.line) for e in summary.errors] == [(str(broken), 3)]
     assert count(engine, papers) == len({json.loads(r)["id"] for n, r in enumerate(rows) if n != 2})
+
+
+def test_a_file_of_unknown_format_is_reported_and_the_others_imported(
+    engine: Engine, data_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.json").write_text('{"hello": "world"}\n')
+    day = tmp_path / "2025-10-06.json"
+    day.write_bytes((data_dir / "hf-daily-papers" / "2025-10-06.json").read_bytes())
+    summary = import_paths(engine, [tmp_path])
+    assert [(e.path, e.line) for e in summary.errors] == [(str(tmp_path / "notes.json"), 1)]
+    assert "unknown input format" in summary.errors[0].message
+    assert count(engine, feed_entries) == 16

@@ -6,20 +6,21 @@ re-run (idempotent by construction) completes the rest without duplicating anyth
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from paperwire.ingest.files import iter_input_files, read_records
+from paperwire.ingest.files import UnknownFormat, iter_input_files, read_records
 from paperwire.ingest.links import extract_links, normalize_url
 from paperwire.ingest.merge import merge, record_fields
 from paperwire.models import FeedRecord, ParsedRecord, RecordError
 from paperwire.store import feed as feed_store
 from paperwire.store import papers as paper_store
 from paperwire.store.organizations import ensure_organizations
+from paperwire.store.state import bump_content_version
 
 BATCH_SIZE = 2000
 
@@ -74,6 +75,7 @@ class _Batch:
 
 
 def _write_batch(conn: Connection, batch: _Batch, summary: ImportSummary) -> None:
+    bump_content_version(conn)  # rendered pages cached before this batch are stale now
     result, text_changed = paper_store.upsert_papers(conn, list(batch.papers.values()))
     summary.papers_inserted += result.inserted
     summary.papers_updated += result.updated
@@ -135,8 +137,16 @@ def import_paths(
     """Import every data file under ``paths``; ``on_file`` is told after each file."""
     summary = ImportSummary()
     for path in iter_input_files(list(paths)):
-        import_records(engine, read_records(path, fmt), summary)
+        import_records(engine, _file_records(path, fmt), summary)
         summary.files += 1
         if on_file is not None:
             on_file(path, summary)
     return summary
+
+
+def _file_records(path: Path, fmt: str | None) -> Iterator[ParsedRecord | RecordError]:
+    """A file's records; a file of no known format is one error, not the end of the import."""
+    try:
+        yield from read_records(path, fmt)
+    except UnknownFormat as error:
+        yield RecordError(str(path), 1, str(error).removeprefix(f"{path}: "))

@@ -110,3 +110,12 @@ links = Table(
     Column("origin", String(20), nullable=False),  # "source" (stated) or "extracted"
     UniqueConstraint("paper_id", "url", name="uq_links_paper_id_url"),
 )
+
+# Small named counters. "content_version" goes up with every write that changes what
+# pages show, so that each web process can cache rendered pages keyed on it.
+site_state = Table(
+    "site_state",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Integer, nullable=False, server_default="0"),
+)

@@ -16,6 +16,7 @@ from paperwire import __version__
 from paperwire.config import Settings, load_settings
 from paperwire.context import build_context
 from paperwire.web import api, feeds, pages
+from paperwire.web.cache import ResponseCache
 from paperwire.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.context = context
     app.state.templates = make_templates(settings)
+    app.state.response_cache = ResponseCache()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(api.router)
     app.include_router(feeds.router)

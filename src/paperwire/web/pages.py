@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperwire.bibtex import bibtex
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, PeriodKind, parse_period, period_of
+from paperwire.web.cache import cached
 from paperwire.web.deps import ConnDep, ContextDep
 from paperwire.web.urls import paper_path
 
@@ -76,31 +77,38 @@ def _is_recent(period: Period) -> bool:
 @router.get("/", response_class=HTMLResponse)
 @router.get("/papers", response_class=HTMLResponse)
 def home(request: Request, conn: ConnDep, context: ContextDep, sort: Sort = "upvotes") -> Response:
-    period = feed_service.latest_period(conn, "day", datetime.now(UTC).date())
-    return _feed_response(request, conn, context, period, sort, 0)
+    def build() -> Response:
+        period = feed_service.latest_period(conn, "day", datetime.now(UTC).date())
+        return _feed_response(request, conn, context, period, sort, 0)
+
+    return cached(request, conn, build)
 
 
 @router.get("/papers/trending", response_class=HTMLResponse)
 def trending_page(request: Request, conn: ConnDep, context: ContextDep) -> Response:
     settings = context.settings
-    page = feed_service.trending(
-        conn,
-        today=datetime.now(UTC).date(),
-        window_days=settings.trending_window_days,
-        gravity=settings.trending_gravity,
-        limit=settings.page_size,
-    )
-    return render(request, "trending.html", page=page, gravity=settings.trending_gravity)
+
+    def build() -> Response:
+        page = feed_service.trending(
+            conn,
+            today=datetime.now(UTC).date(),
+            window_days=settings.trending_window_days,
+            gravity=settings.trending_gravity,
+            limit=settings.page_size,
+        )
+        return render(request, "trending.html", page=page, gravity=settings.trending_gravity)
+
+    return cached(request, conn, build)
 
 
 def _period_response(
     request: Request, conn: Any, context: Any, kind: PeriodKind, key: str, sort: Sort, p: int
-) -> HTMLResponse:
+) -> Response:
     try:
         period = parse_period(kind, key)
     except PeriodError as error:
         raise HTTPException(404, str(error)) from error
-    return _feed_response(request, conn, context, period, sort, p)
+    return cached(request, conn, lambda: _feed_response(request, conn, context, period, sort, p))
 
 
 @router.get("/papers/date/{key}", response_class=HTMLResponse)
@@ -144,6 +152,10 @@ def paper_page(request: Request, conn: ConnDep, paper_id: str) -> Response:
     canonical = feed_service.canonical_paper_id(paper_id)
     if canonical != paper_id:
         return RedirectResponse(paper_path(canonical), status_code=301)
+    return cached(request, conn, lambda: _paper_response(request, conn, paper_id))
+
+
+def _paper_response(request: Request, conn: Any, paper_id: str) -> Response:
     detail = feed_service.paper_detail(conn, paper_id)
     if detail is None:
         raise HTTPException(404, f"no paper with id {paper_id[:100]}")
@@ -165,7 +177,13 @@ def paper_page(request: Request, conn: ConnDep, paper_id: str) -> Response:
 
 @router.get("/organizations", response_class=HTMLResponse)
 def organizations_page(request: Request, conn: ConnDep) -> Response:
-    return render(request, "organizations.html", organizations=feed_service.organizations(conn))
+    return cached(
+        request,
+        conn,
+        lambda: render(
+            request, "organizations.html", organizations=feed_service.organizations(conn)
+        ),
+    )
 
 
 @router.get("/organizations/{slug}", response_class=HTMLResponse)
@@ -173,13 +191,17 @@ def organization_page(
     request: Request, conn: ConnDep, context: ContextDep, slug: str, p: PageIndex = 0
 ) -> Response:
     page_size = context.settings.page_size
-    page = feed_service.organization_page(conn, slug, limit=page_size, offset=p * page_size)
-    if page is None:
-        raise HTTPException(404, f"no organization {slug[:100]}")
-    return render(
-        request,
-        "organization.html",
-        page=page,
-        p=p,
-        has_more=(p + 1) * page_size < page.total,
-    )
+
+    def build() -> Response:
+        page = feed_service.organization_page(conn, slug, limit=page_size, offset=p * page_size)
+        if page is None:
+            raise HTTPException(404, f"no organization {slug[:100]}")
+        return render(
+            request,
+            "organization.html",
+            page=page,
+            p=p,
+            has_more=(p + 1) * page_size < page.total,
+        )
+
+    return cached(request, conn, build)
