@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from paperwire.feed import service as feed_service
+from paperwire.web.cache import cached
 from paperwire.web.deps import ConnDep, ContextDep
 from paperwire.web.params import period_from_query
 from paperwire.web.serialize import entry_json, paper_json
@@ -19,8 +21,13 @@ Limit = Annotated[int, Query(ge=1, le=100, description="Items per page.")]
 PageIndex = Annotated[int, Query(ge=0, le=10_000, description="Page number, from 0.")]
 
 
-@router.get("/daily_papers", summary="Featured papers of a day, ISO week or month")
+@router.get(
+    "/daily_papers",
+    summary="Featured papers of a day, ISO week or month",
+    response_model=list[dict[str, Any]],
+)
 def daily_papers(
+    request: Request,
     conn: ConnDep,
     context: ContextDep,
     date: Annotated[str | None, Query(description="A day, YYYY-MM-DD.", max_length=40)] = None,
@@ -29,18 +36,22 @@ def daily_papers(
     sort: Literal["upvotes", "date", "trending"] = "upvotes",
     limit: Limit = 50,
     p: PageIndex = 0,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Shaped like Hugging Face's `/api/daily_papers`; the latest featured day by default."""
-    period = period_from_query(conn, date, week, month)
-    page = feed_service.feed_page(
-        conn,
-        period,
-        sort=sort,
-        limit=limit,
-        offset=p * limit,
-        gravity=context.settings.trending_gravity,
-    )
-    return [entry_json(entry) for entry in page.entries]
+
+    def build() -> Response:
+        period = period_from_query(conn, date, week, month)
+        page = feed_service.feed_page(
+            conn,
+            period,
+            sort=sort,
+            limit=limit,
+            offset=p * limit,
+            gravity=context.settings.trending_gravity,
+        )
+        return JSONResponse([entry_json(entry) for entry in page.entries])
+
+    return cached(request, conn, build)
 
 
 @router.get("/trending", summary="Trending papers, with their scores")
@@ -62,14 +73,17 @@ def trending(conn: ConnDep, context: ContextDep, limit: Limit = 50) -> dict[str,
     }
 
 
-@router.get("/papers/{paper_id:path}", summary="One paper")
-def paper(conn: ConnDep, paper_id: str) -> dict[str, Any]:
-    detail = feed_service.paper_detail(conn, feed_service.canonical_paper_id(paper_id))
-    if detail is None:
-        raise HTTPException(404, f"no paper with id {paper_id[:100]!r}")
-    body = paper_json(detail.paper)
-    body["featuredOn"] = [day.isoformat() for day in detail.featured_on]
-    return body
+@router.get("/papers/{paper_id:path}", summary="One paper", response_model=dict[str, Any])
+def paper(request: Request, conn: ConnDep, paper_id: str) -> Response:
+    def build() -> Response:
+        detail = feed_service.paper_detail(conn, feed_service.canonical_paper_id(paper_id))
+        if detail is None:
+            raise HTTPException(404, f"no paper with id {paper_id[:100]!r}")
+        body = paper_json(detail.paper)
+        body["featuredOn"] = [day.isoformat() for day in detail.featured_on]
+        return JSONResponse(body)
+
+    return cached(request, conn, build)
 
 
 @router.get("/organizations/{slug}", summary="An organization and its featured papers")
