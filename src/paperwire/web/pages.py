@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Connection
 
 from paperwire.bibtex import bibtex
+from paperwire.context import Context
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, PeriodKind, parse_period, period_of
 from paperwire.web.cache import cached
@@ -43,7 +45,7 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
 
 
 def _feed_response(
-    request: Request, conn: Any, context: Any, period: Period, sort: Sort, p: int
+    request: Request, conn: Connection, context: Context, period: Period, sort: Sort, p: int
 ) -> HTMLResponse:
     page_size = context.settings.page_size
     page = feed_service.feed_page(
@@ -102,7 +104,13 @@ def trending_page(request: Request, conn: ConnDep, context: ContextDep) -> Respo
 
 
 def _period_response(
-    request: Request, conn: Any, context: Any, kind: PeriodKind, key: str, sort: Sort, p: int
+    request: Request,
+    conn: Connection,
+    context: Context,
+    kind: PeriodKind,
+    key: str,
+    sort: Sort,
+    p: int,
 ) -> Response:
     try:
         period = parse_period(kind, key)
@@ -155,7 +163,7 @@ def paper_page(request: Request, conn: ConnDep, paper_id: str) -> Response:
     return cached(request, conn, lambda: _paper_response(request, conn, paper_id))
 
 
-def _paper_response(request: Request, conn: Any, paper_id: str) -> Response:
+def _paper_response(request: Request, conn: Connection, paper_id: str) -> Response:
     detail = feed_service.paper_detail(conn, paper_id)
     if detail is None:
         raise HTTPException(404, f"no paper with id {paper_id[:100]}")
