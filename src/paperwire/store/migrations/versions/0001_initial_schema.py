@@ -17,13 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    site_state = op.create_table(
-        "site_state",
-        sa.Column("name", sa.String(length=40), nullable=False),
-        sa.Column("value", sa.Integer(), server_default="0", nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_site_state")),
-    )
-    op.bulk_insert(site_state, [{"name": "content_version", "value": 0}])
     op.create_table(
         "organizations",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -133,7 +126,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("site_state")
     with op.batch_alter_table("paper_authors", schema=None) as batch_op:
         batch_op.drop_index("ix_paper_authors_name_key")
 
