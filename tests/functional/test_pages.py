@@ -118,3 +118,19 @@ def test_rss_and_atom_feeds_for_lists(hf_client: TestClient) -> None:
 def test_pages_work_without_javascript(hf_client: TestClient) -> None:
     html = hf_client.get("/papers/date/2025-10-06").text
     assert "<script" not in html
+
+
+def test_author_pages_list_their_papers(hf_client: TestClient) -> None:
+    paper = hf_client.get("/api/papers/2510.00515").json()
+    author = paper["authors"][0]["name"]  # Zichen Wen
+    html = hf_client.get("/papers/2510.00515").text
+    assert 'href="/authors/Zichen%20Wen"' in html
+    page = hf_client.get("/authors/zichen wen")  # matched case-insensitively
+    assert page.status_code == 200
+    assert "<h1>Zichen Wen</h1>" in page.text
+    assert 'href="/papers/2510.00515"' in page.text
+    api = hf_client.get(f"/api/authors/{author}").json()
+    assert api["name"] == author
+    assert "2510.00515" in [p["id"] for p in api["papers"]]
+    assert api["numPapers"] == len(api["papers"])
+    assert hf_client.get("/authors/Nobody%20At%20All").status_code == 404

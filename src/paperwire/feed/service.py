@@ -158,3 +158,23 @@ def organization_page(
 def organizations(conn: Connection) -> list[tuple[Organization, int]]:
     """Every organization with its number of papers, most papers first."""
     return org_store.list_organizations(conn)
+
+
+@dataclass(slots=True)
+class AuthorPage:
+    name: str  # as the newest paper spells it
+    papers: list[Paper]
+    total: int
+    offset: int
+
+
+def author_page(
+    conn: Connection, name: str, *, limit: int = 50, offset: int = 0
+) -> AuthorPage | None:
+    """Every stored paper an author wrote, newest first; None if no paper names them."""
+    found, total = paper_store.papers_by_author(conn, name, limit=limit, offset=offset)
+    if total == 0:
+        return None
+    key = name.casefold()
+    spelled = next((a for p in found for a in p.authors if a.casefold() == key), name)
+    return AuthorPage(name=spelled, papers=found, total=total, offset=offset)

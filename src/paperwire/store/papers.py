@@ -257,3 +257,27 @@ def papers_by_ids(conn: Connection, paper_ids: list[str]) -> dict[str, Paper]:
 
 def count_papers(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())
+
+
+def papers_by_author(
+    conn: Connection, name: str, *, limit: int, offset: int = 0
+) -> tuple[list[Paper], int]:
+    """Papers listing an author (matched case-insensitively), newest first, and their count."""
+    key = name.casefold()
+    by_author = select(paper_authors.c.paper_id).where(paper_authors.c.name_key == key)
+    total = conn.execute(
+        select(func.count(func.distinct(paper_authors.c.paper_id))).where(
+            paper_authors.c.name_key == key
+        )
+    ).scalar_one()
+    rows = list(
+        conn.execute(
+            paper_select()
+            .where(papers.c.id.in_(by_author))
+            .order_by(papers.c.submitted_at.desc(), papers.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).mappings()
+    )
+    paper_links = links_for(conn, [row["id"] for row in rows])
+    return [paper_from_row(row, paper_links.get(row["id"], [])) for row in rows], int(total)

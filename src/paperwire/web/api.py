@@ -101,6 +101,18 @@ def organization(conn: ConnDep, slug: str, limit: Limit = 50, p: PageIndex = 0) 
     }
 
 
+@router.get("/authors/{name}", summary="An author's papers, newest first")
+def author(conn: ConnDep, name: str, limit: Limit = 50, p: PageIndex = 0) -> dict[str, Any]:
+    page = feed_service.author_page(conn, name, limit=limit, offset=p * limit)
+    if page is None:
+        raise HTTPException(404, f"no paper by {name[:100]!r}")
+    return {
+        "name": page.name,
+        "numPapers": page.total,
+        "papers": [paper_json(paper) for paper in page.papers],
+    }
+
+
 @router.get("/health", summary="Liveness and database check")
 def health(conn: ConnDep) -> dict[str, str]:
     conn.execute(text("SELECT 1"))

@@ -213,3 +213,20 @@ def organization_page(
         )
 
     return cached(request, conn, build)
+
+
+@router.get("/authors/{name}", response_class=HTMLResponse)
+def author_page(
+    request: Request, conn: ConnDep, context: ContextDep, name: str, p: PageIndex = 0
+) -> Response:
+    page_size = context.settings.page_size
+
+    def build() -> Response:
+        page = feed_service.author_page(conn, name, limit=page_size, offset=p * page_size)
+        if page is None:
+            raise HTTPException(404, f"no paper by {name[:100]}")
+        return render(
+            request, "author.html", page=page, p=p, has_more=(p + 1) * page_size < page.total
+        )
+
+    return cached(request, conn, build)

@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperwire.config import Settings
 from paperwire.text import plain_excerpt, render_abstract, render_latex
-from paperwire.web.urls import organization_path, paper_path, period_path
+from paperwire.web.urls import author_path, organization_path, paper_path, period_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -38,4 +38,5 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.globals["period_path"] = period_path
     env.globals["paper_path"] = paper_path
     env.globals["organization_path"] = organization_path
+    env.globals["author_path"] = author_path
     return templates

@@ -20,3 +20,7 @@ def paper_path(paper_id: str) -> str:
 
 def organization_path(slug: str) -> str:
     return f"/organizations/{quote(slug, safe='')}"
+
+
+def author_path(name: str) -> str:
+    return f"/authors/{quote(name, safe='')}"
