@@ -134,3 +134,15 @@ def test_author_pages_list_their_papers(hf_client: TestClient) -> None:
     assert "2510.00515" in [p["id"] for p in api["papers"]]
     assert api["numPapers"] == len(api["papers"])
     assert hf_client.get("/authors/Nobody%20At%20All").status_code == 404
+
+
+def test_long_lists_are_paged(hf_client: TestClient) -> None:
+    api = hf_client.get("/api/daily_papers", params={"month": "2025-10", "limit": 100}).json()
+    assert len(api) > 50  # more than one page of the web UI
+    first = hf_client.get("/papers/month/2025-10").text
+    assert 'rel="next" href="?sort=upvotes&amp;p=1"' in first
+    assert "Page 1 of" in first
+    second = hf_client.get("/papers/month/2025-10?sort=upvotes&p=1").text
+    assert 'rel="prev" href="?sort=upvotes&amp;p=0"' in second
+    assert f'href="/papers/{api[50]["paper"]["id"]}"' in second
+    assert f'href="/papers/{api[0]["paper"]["id"]}"' not in second

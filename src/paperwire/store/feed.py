@@ -19,7 +19,8 @@ from sqlalchemy import (
 )
 
 from paperwire.clock import utcnow
-from paperwire.models import FeedEntry, FeedRecord, Organization
+from paperwire.models import FeedEntry, FeedRecord
+from paperwire.store.organizations import organization_from_prefixed
 from paperwire.store.papers import IN_CHUNK, links_for, paper_from_row, paper_select
 from paperwire.store.schema import feed_entries, organizations, papers
 from paperwire.store.sql import chunks
@@ -141,16 +142,7 @@ def _entries_from_rows(conn: Connection, rows: list[RowMapping]) -> list[FeedEnt
     paper_links = links_for(conn, {row["id"] for row in rows})
     entries = []
     for row in rows:
-        organization = (
-            Organization(
-                id=row["entry_org_id"],
-                slug=row["entry_org_slug"],
-                name=row["entry_org_name"],
-                avatar_url=row["entry_org_avatar_url"],
-            )
-            if row["entry_org_id"] is not None
-            else None
-        )
+        organization = organization_from_prefixed(row, "entry_org_")
         paper = paper_from_row(row, paper_links.get(row["id"], []))
         entries.append(
             FeedEntry(

@@ -16,6 +16,18 @@ def organization_from_row(row: RowMapping) -> Organization:
     )
 
 
+def organization_from_prefixed(row: RowMapping, prefix: str) -> Organization | None:
+    """The organization a joined row carries as ``{prefix}id``, ``{prefix}slug``, ..."""
+    if row[f"{prefix}id"] is None:
+        return None
+    return Organization(
+        id=row[f"{prefix}id"],
+        slug=row[f"{prefix}slug"],
+        name=row[f"{prefix}name"],
+        avatar_url=row[f"{prefix}avatar_url"],
+    )
+
+
 def ensure_organizations(conn: Connection, records: list[OrganizationRecord]) -> dict[str, int]:
     """Store organizations that are new (updating a changed name or avatar); slug -> id."""
     by_slug = {record.slug: record for record in records}

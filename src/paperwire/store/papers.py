@@ -10,29 +10,14 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, delete, func, select, update
 
 from paperwire.clock import as_utc, utcnow
-from paperwire.ingest.merge import as_stored, merge
-from paperwire.models import Link, LinkKind, Organization, Paper
+from paperwire.ingest.merge import MERGED_FIELDS, as_stored, merge
+from paperwire.models import Link, LinkKind, Paper
+from paperwire.store.organizations import organization_from_prefixed
 from paperwire.store.schema import links, organizations, paper_authors, papers
 from paperwire.store.sql import chunks, insert_ignoring_conflicts
 
 IN_CHUNK = 500
-_STORED_FIELDS = (
-    "source",
-    "version",
-    "title",
-    "abstract",
-    "authors",
-    "categories",
-    "submitted_at",
-    "updated_at",
-    "comments",
-    "journal_ref",
-    "doi",
-    "license",
-    "url",
-    "venue",
-    "thumbnail_url",
-)
+_STORED_FIELDS = ("source", "version", "submitted_at", "updated_at", *MERGED_FIELDS)
 
 
 @dataclass(slots=True)
@@ -191,16 +176,7 @@ def paper_select() -> Any:
 
 
 def paper_from_row(row: RowMapping, paper_links: list[Link] | None = None) -> Paper:
-    organization = (
-        Organization(
-            id=row["org_id"],
-            slug=row["org_slug"],
-            name=row["org_name"],
-            avatar_url=row["org_avatar_url"],
-        )
-        if row["org_id"] is not None
-        else None
-    )
+    organization = organization_from_prefixed(row, "org_")
     return Paper(
         id=row["id"],
         source=row["source"],

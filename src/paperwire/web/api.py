@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -12,7 +11,7 @@ from sqlalchemy import text
 from paperwire.feed import service as feed_service
 from paperwire.web.cache import cached
 from paperwire.web.deps import ConnDep, ContextDep
-from paperwire.web.params import period_from_query
+from paperwire.web.params import period_from_query, trending_today
 from paperwire.web.serialize import entry_json, paper_json
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -57,13 +56,7 @@ def daily_papers(
 @router.get("/trending", summary="Trending papers, with their scores")
 def trending(conn: ConnDep, context: ContextDep, limit: Limit = 50) -> dict[str, Any]:
     settings = context.settings
-    page = feed_service.trending(
-        conn,
-        today=datetime.now(UTC).date(),
-        window_days=settings.trending_window_days,
-        gravity=settings.trending_gravity,
-        limit=limit,
-    )
+    page = trending_today(conn, settings, limit)
     return {
         "asOf": page.as_of.isoformat(),
         "windowDays": page.window_days,

@@ -13,7 +13,7 @@ from paperwire.feed import service as feed_service
 from paperwire.models import FeedEntry
 from paperwire.text import plain_excerpt
 from paperwire.web.deps import ConnDep, ContextDep
-from paperwire.web.params import period_from_query
+from paperwire.web.params import period_from_query, trending_today
 from paperwire.web.urls import organization_path, paper_path, period_path
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
@@ -82,13 +82,7 @@ def list_feed(
 @router.get("/trending.{fmt}", summary="Trending papers as RSS or Atom")
 def trending_feed(request: Request, conn: ConnDep, context: ContextDep, fmt: Format) -> Response:
     settings = context.settings
-    page = feed_service.trending(
-        conn,
-        today=datetime.now(UTC).date(),
-        window_days=settings.trending_window_days,
-        gravity=settings.trending_gravity,
-        limit=FEED_SIZE,
-    )
+    page = trending_today(conn, settings, FEED_SIZE)
     page_url = _absolute(request, "/papers/trending")
     return _feed_response(request, f"{settings.site_name}: trending", page_url, page.entries, fmt)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,8 @@ from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, PeriodKind, parse_period, period_of
 from paperwire.web.cache import cached
 from paperwire.web.deps import ConnDep, ContextDep
-from paperwire.web.urls import paper_path
+from paperwire.web.params import trending_today
+from paperwire.web.urls import PERIOD_SEGMENTS, paper_path
 
 router = APIRouter(include_in_schema=False)
 
@@ -91,13 +93,7 @@ def trending_page(request: Request, conn: ConnDep, context: ContextDep) -> Respo
     settings = context.settings
 
     def build() -> Response:
-        page = feed_service.trending(
-            conn,
-            today=datetime.now(UTC).date(),
-            window_days=settings.trending_window_days,
-            gravity=settings.trending_gravity,
-            limit=settings.page_size,
-        )
+        page = trending_today(conn, settings, settings.page_size)
         return render(request, "trending.html", page=page, gravity=settings.trending_gravity)
 
     return cached(request, conn, build)
@@ -119,40 +115,28 @@ def _period_response(
     return cached(request, conn, lambda: _feed_response(request, conn, context, period, sort, p))
 
 
-@router.get("/papers/date/{key}", response_class=HTMLResponse)
-def day_page(
-    request: Request,
-    conn: ConnDep,
-    context: ContextDep,
-    key: str,
-    sort: Sort = "upvotes",
-    p: PageIndex = 0,
-) -> Response:
-    return _period_response(request, conn, context, "day", key, sort, p)
+def _period_page(kind: PeriodKind) -> Callable[..., Response]:
+    def page(
+        request: Request,
+        conn: ConnDep,
+        context: ContextDep,
+        key: str,
+        sort: Sort = "upvotes",
+        p: PageIndex = 0,
+    ) -> Response:
+        return _period_response(request, conn, context, kind, key, sort, p)
+
+    return page
 
 
-@router.get("/papers/week/{key}", response_class=HTMLResponse)
-def week_page(
-    request: Request,
-    conn: ConnDep,
-    context: ContextDep,
-    key: str,
-    sort: Sort = "upvotes",
-    p: PageIndex = 0,
-) -> Response:
-    return _period_response(request, conn, context, "week", key, sort, p)
-
-
-@router.get("/papers/month/{key}", response_class=HTMLResponse)
-def month_page(
-    request: Request,
-    conn: ConnDep,
-    context: ContextDep,
-    key: str,
-    sort: Sort = "upvotes",
-    p: PageIndex = 0,
-) -> Response:
-    return _period_response(request, conn, context, "month", key, sort, p)
+# /papers/date/2025-10-06, /papers/week/2025-W41, /papers/month/2025-10 (as on hf.co/papers)
+for _kind in ("day", "week", "month"):
+    router.add_api_route(
+        f"/papers/{PERIOD_SEGMENTS[_kind]}/{{key}}",
+        _period_page(_kind),
+        name=f"{_kind}_page",
+        response_class=HTMLResponse,
+    )
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)

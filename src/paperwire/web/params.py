@@ -1,4 +1,4 @@
-"""Query parameters shared by pages, the API and feeds: which period a list covers."""
+"""What pages, the API and feeds share: which period a list covers, today's trending list."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import HTTPException
 from sqlalchemy import Connection
 
+from paperwire.config import Settings
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, parse_day, parse_month, parse_week
 
@@ -32,3 +33,14 @@ def period_from_query(
         return parse(value)
     except PeriodError as error:
         raise HTTPException(422, str(error)) from error
+
+
+def trending_today(conn: Connection, settings: Settings, limit: int) -> feed_service.TrendingPage:
+    """The trending list as configured, as of today."""
+    return feed_service.trending(
+        conn,
+        today=datetime.now(UTC).date(),
+        window_days=settings.trending_window_days,
+        gravity=settings.trending_gravity,
+        limit=limit,
+    )
