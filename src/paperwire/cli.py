@@ -7,7 +7,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -17,6 +17,7 @@ from paperwire.config import Settings, load_settings
 from paperwire.context import Context, build_context
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, parse_day, parse_month, parse_week
+from paperwire.feed.service import SortOrder
 from paperwire.ingest.files import FORMATS, iter_input_files
 from paperwire.ingest.pipeline import ImportSummary, import_paths
 from paperwire.store.migrate import is_up_to_date, upgrade
@@ -221,7 +222,7 @@ def feed(
         page = feed_service.feed_page(
             conn,
             period,
-            sort=sort,  # type: ignore[arg-type]
+            sort=cast(SortOrder, sort),
             limit=limit,
             gravity=context.settings.trending_gravity,
         )
