@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import sqlite3
@@ -102,6 +103,7 @@ class Stopwatch:
 
     wall: float = 0.0
     cpu: float = 0.0
+    others: str = ""  # set by callers that watched the machine too
     _wall0: float = 0.0
     _cpu0: float = 0.0
 
@@ -165,7 +167,7 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     """The q-th percentile (0..100) of sorted values, nearest-rank."""
     if not sorted_values:
         return float("nan")
-    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
     return sorted_values[rank - 1]
 
 
@@ -175,3 +177,40 @@ def fmt_ms(seconds: float) -> str:
 
 def join(items: Iterable[str]) -> str:
     return ", ".join(items)
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq) / ticks, steal / ticks
+
+
+@dataclass(slots=True)
+class MachineWatch:
+    """How busy the whole machine was during a block (to tell noise from results)."""
+
+    busy: float = 0.0  # CPU seconds used by every process
+    steal: float = 0.0  # CPU seconds the hypervisor gave to others
+    wall: float = 0.0
+    _start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def __enter__(self) -> MachineWatch:
+        self._start = (*machine_cpu_seconds(), time.perf_counter())
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        busy, steal = machine_cpu_seconds()
+        self.busy = busy - self._start[0]
+        self.steal = steal - self._start[1]
+        self.wall = time.perf_counter() - self._start[2]
+
+    def others(self, ours: float) -> str:
+        """Cores used by other processes (busy minus ``ours`` CPU seconds), and steal."""
+        wall = max(self.wall, 1e-9)
+        return f"{max(0.0, self.busy - ours) / wall:.2f} cores, steal {self.steal / wall:.2f}"

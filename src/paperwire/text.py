@@ -182,7 +182,12 @@ def plain_excerpt(text: str, limit: int = 300) -> str:
     boundary with "…" when longer than ``limit`` characters. Not HTML-escaped: the
     caller's template escapes it.
     """
-    plain = _WHITESPACE.sub(" ", _Reader(text, html_mode=False).read()).strip()
+    # Lists show hundreds of excerpts per second: read only a prefix of the source (LaTeX
+    # only ever shrinks as it is read), and the whole text when the prefix falls short.
+    window = text[: limit * 3]
+    plain = " ".join(_Reader(window, html_mode=False).read().split())
+    if len(plain) <= limit and len(window) < len(text):
+        plain = " ".join(_Reader(text, html_mode=False).read().split())
     if len(plain) <= limit:
         return plain
     cut = plain[: max(limit - 1, 1)]

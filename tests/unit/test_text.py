@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from paperwire.bibtex import bibtex
-from paperwire.text import plain_excerpt, render_abstract, render_latex
+from paperwire.text import _Reader, plain_excerpt, render_abstract, render_latex
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LISTINGS = DATA / "arxiv-daily-listings"
@@ -341,3 +341,24 @@ def test_bibtex_keeps_balanced_title_latex_and_handles_missing_fields() -> None:
         "  url = {https://openreview.net/forum?id=abc}\n"
         "}\n"
     )
+
+
+def test_excerpt_from_a_prefix_equals_the_excerpt_of_the_whole_text() -> None:
+    """plain_excerpt reads only a prefix of long abstracts; it must not change the result."""
+
+    def whole(text: str, limit: int) -> str:
+        plain = " ".join(_Reader(text, html_mode=False).read().split())
+        if len(plain) <= limit:
+            return plain
+        cut = plain[: max(limit - 1, 1)]
+        space = cut.rfind(" ")
+        if space > limit // 2:
+            cut = cut[:space]
+        return cut.rstrip(" ,;:.-–—(") + "…"
+
+    listing = DATA / "arxiv-daily-listings" / "2025-10-06.jsonl.gz"
+    rows = [json.loads(line) for line in gzip.decompress(listing.read_bytes()).splitlines()]
+    hostile = ["\\emph{" * 400 + "x", "$" * 2000, "\\" * 1500 + "a b", "{" * 900 + " word" * 80]
+    for text in [r["summary"] for r in rows] + hostile:
+        for limit in (120, 260):
+            assert plain_excerpt(text, limit) == whole(text, limit)

@@ -134,14 +134,21 @@ def import_paths(
     fmt: str | None = None,
     on_file: Callable[[Path, ImportSummary], None] | None = None,
 ) -> ImportSummary:
-    """Import every data file under ``paths``; ``on_file`` is told after each file."""
+    """Import every data file under ``paths``; ``on_file`` is told after each file is read.
+
+    All files feed one stream of records, so batches (transactions) span small files:
+    one commit per file cost a fifth of the import time on the arXiv listings.
+    """
     summary = ImportSummary()
-    for path in iter_input_files(list(paths)):
-        import_records(engine, _file_records(path, fmt), summary)
-        summary.files += 1
-        if on_file is not None:
-            on_file(path, summary)
-    return summary
+
+    def records() -> Iterator[ParsedRecord | RecordError]:
+        for path in iter_input_files(list(paths)):
+            yield from _file_records(path, fmt)
+            summary.files += 1
+            if on_file is not None:
+                on_file(path, summary)
+
+    return import_records(engine, records(), summary)
 
 
 def _file_records(path: Path, fmt: str | None) -> Iterator[ParsedRecord | RecordError]:

@@ -17,8 +17,12 @@ def make_engine(settings: Settings) -> Engine:
         return create_engine(url, pool_pre_ping=True, future=True)
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # No upper bound on connections (max_overflow=-1): FastAPI opens a request's
+    # connection in one pool thread and runs the endpoint in another, so a bounded pool
+    # deadlocks once every thread waits for a connection held by a request waiting for a
+    # thread (fastapi#3205). SQLite connections are cheap; 8 are kept between requests.
     engine = create_engine(
-        url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=16
+        url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=-1
     )
     busy_ms = settings.sqlite_busy_timeout_ms
 

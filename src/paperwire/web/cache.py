@@ -40,6 +40,16 @@ class ResponseCache:
         self._bytes = 0
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
+        self._building: dict[tuple[object, ...], threading.Lock] = {}
+
+    def building(self, key: tuple[object, ...]) -> threading.Lock:
+        """One lock per key being rendered, so that a burst of misses renders it once."""
+        with self._lock:
+            return self._building.setdefault(key, threading.Lock())
+
+    def built(self, key: tuple[object, ...]) -> None:
+        with self._lock:
+            self._building.pop(key, None)
 
     def get(self, key: tuple[object, ...]) -> CachedResponse | None:
         with self._lock:
@@ -72,13 +82,19 @@ def cached(request: Request, conn: Connection, build: Callable[[], Response]) ->
     key = (request.url.path, request.url.query, content_version(conn), datetime.now(UTC).date())
     item = cache.get(key)
     if item is None:
-        response = build()
-        if response.status_code != 200:
-            return response
-        body = bytes(response.body)
-        etag = f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
-        item = CachedResponse(body, response.media_type or "text/html", etag)
-        cache.put(key, item)
+        with cache.building(key):
+            item = cache.get(key)  # rendered by another request while this one waited
+            if item is None:
+                try:
+                    response = build()
+                    if response.status_code != 200:
+                        return response
+                    body = bytes(response.body)
+                    etag = f'W/"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+                    item = CachedResponse(body, response.media_type or "text/html", etag)
+                    cache.put(key, item)
+                finally:
+                    cache.built(key)
     if request.headers.get("if-none-match") == item.etag:
         return Response(status_code=304, headers={"ETag": item.etag})
     return Response(item.body, media_type=item.media_type, headers={"ETag": item.etag})

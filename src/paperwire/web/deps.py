@@ -11,13 +11,17 @@ from sqlalchemy import Connection
 from paperwire.context import Context
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    # async: no I/O here, so no hop through the thread pool
     context: Context = request.app.state.context
     return context
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    with get_context(request).engine.connect() as conn:
+    # Runs in the thread pool before the endpoint (which needs a thread of its own), so
+    # the engine's pool must never make it wait: see make_engine.
+    context: Context = request.app.state.context
+    with context.engine.connect() as conn:
         yield conn
 
 
