@@ -188,6 +188,11 @@ def plain_excerpt(text: str, limit: int = 300) -> str:
     plain = " ".join(_Reader(window, html_mode=False).read().split())
     if len(plain) <= limit and len(window) < len(text):
         plain = " ".join(_Reader(text, html_mode=False).read().split())
+    return cut_at_word(plain, limit)
+
+
+def cut_at_word(plain: str, limit: int) -> str:
+    """``plain`` itself if short enough, else cut at a word boundary with "…"."""
     if len(plain) <= limit:
         return plain
     cut = plain[: max(limit - 1, 1)]

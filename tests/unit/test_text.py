@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from paperwire.bibtex import bibtex
-from paperwire.text import _Reader, plain_excerpt, render_abstract, render_latex
+from paperwire.text import _Reader, cut_at_word, plain_excerpt, render_abstract, render_latex
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LISTINGS = DATA / "arxiv-daily-listings"
@@ -347,14 +347,7 @@ def test_excerpt_from_a_prefix_equals_the_excerpt_of_the_whole_text() -> None:
     """plain_excerpt reads only a prefix of long abstracts; it must not change the result."""
 
     def whole(text: str, limit: int) -> str:
-        plain = " ".join(_Reader(text, html_mode=False).read().split())
-        if len(plain) <= limit:
-            return plain
-        cut = plain[: max(limit - 1, 1)]
-        space = cut.rfind(" ")
-        if space > limit // 2:
-            cut = cut[:space]
-        return cut.rstrip(" ,;:.-–—(") + "…"
+        return cut_at_word(" ".join(_Reader(text, html_mode=False).read().split()), limit)
 
     listing = DATA / "arxiv-daily-listings" / "2025-10-06.jsonl.gz"
     rows = [json.loads(line) for line in gzip.decompress(listing.read_bytes()).splitlines()]
