@@ -217,8 +217,8 @@ def latest_feed_date(conn: Connection, until: date | None = None) -> date | None
     stmt = select(func.max(feed_entries.c.feed_date))
     if until is not None:
         stmt = stmt.where(feed_entries.c.feed_date <= until)
-    value = conn.execute(stmt).scalar_one()
-    return value if isinstance(value, date) or value is None else date.fromisoformat(value)
+    latest: date | None = conn.execute(stmt).scalar_one()  # max() keeps the Date type
+    return latest
 
 
 def count_entries(conn: Connection) -> int:

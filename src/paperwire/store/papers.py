@@ -221,16 +221,6 @@ def get_paper(conn: Connection, paper_id: str) -> Paper | None:
     return paper_from_row(row, links_for(conn, [paper_id]).get(paper_id, []))
 
 
-def papers_by_ids(conn: Connection, paper_ids: list[str]) -> dict[str, Paper]:
-    """Papers with their links, keyed by id (missing ids are absent)."""
-    paper_links = links_for(conn, paper_ids)
-    found: dict[str, Paper] = {}
-    for ids in chunks(paper_ids, IN_CHUNK):
-        for row in conn.execute(paper_select().where(papers.c.id.in_(ids))).mappings():
-            found[row["id"]] = paper_from_row(row, paper_links.get(row["id"], []))
-    return found
-
-
 def count_papers(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())
 
