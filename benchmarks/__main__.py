@@ -12,11 +12,11 @@ import signal
 import sys
 from types import ModuleType
 
-from benchmarks import daily_latency, import_throughput
+from benchmarks import daily_latency, import_throughput, search_quality
 from benchmarks._common import BenchmarkFailed, Stopwatch, machine_lines
 
 BENCHMARKS: dict[str, ModuleType] = {
-    module.NAME: module for module in (import_throughput, daily_latency)
+    module.NAME: module for module in (import_throughput, daily_latency, search_quality)
 }
 
 

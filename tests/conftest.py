@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 
 from paperwire.config import Settings
 from paperwire.ingest.pipeline import import_paths
+from paperwire.search import indexer
+from paperwire.search.resources import SearchResources
 from paperwire.store.db import make_engine
 from paperwire.store.migrate import upgrade
 from paperwire.web.app import create_app
@@ -30,8 +32,14 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
-def sqlite_settings(path: Path) -> Settings:
-    return Settings(env="test", database_url=f"sqlite:///{path}")
+def sqlite_settings(path: Path, **overrides: object) -> Settings:
+    """Keyword search only unless a test asks for the model (see ``semantic_settings``)."""
+    values: dict[str, object] = {"semantic": False, **overrides}
+    return Settings(env="test", database_url=f"sqlite:///{path}", **values)  # type: ignore[arg-type]
+
+
+def index_dir_of(database: Path) -> Path:
+    return database.with_name(database.stem + "-index")
 
 
 def _copy_database(source: Path, target: Path) -> Path:
@@ -70,9 +78,13 @@ def hf_template(
 ) -> Path:
     """A database holding every Hugging Face daily-papers file, imported once."""
     path = _copy_database(migrated_template, tmp_path_factory.mktemp("hf") / "hf.db")
-    engine = make_engine(sqlite_settings(path))
+    settings = sqlite_settings(path)
+    engine = make_engine(settings)
     summary = import_paths(engine, [data_dir / "hf-daily-papers"])
     assert summary.errors == []
+    resources = SearchResources(settings)
+    with resources.writing():
+        indexer.update_keyword(engine, resources)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -81,8 +93,11 @@ def hf_template(
 
 @pytest.fixture
 def hf_settings(tmp_path: Path, hf_template: Path) -> Settings:
-    """Settings for this test's own copy of the database with the HF archive loaded."""
-    return sqlite_settings(_copy_database(hf_template, tmp_path / "paperwire.db"))
+    """Settings for this test's own copy of the database (and keyword index) of the HF
+    archive."""
+    database = _copy_database(hf_template, tmp_path / "paperwire.db")
+    shutil.copytree(index_dir_of(hf_template), index_dir_of(database))
+    return sqlite_settings(database)
 
 
 @pytest.fixture

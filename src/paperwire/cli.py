@@ -20,7 +20,13 @@ from paperwire.feed.periods import Period, PeriodError, parse_day, parse_month, 
 from paperwire.feed.service import SortOrder
 from paperwire.ingest.files import FORMATS, iter_input_files
 from paperwire.ingest.pipeline import ImportSummary, import_paths
+from paperwire.search import indexer
+from paperwire.search import service as search_service
+from paperwire.search.keyword import IndexLocked
+from paperwire.search.query import Filters
+from paperwire.search.service import MODES, SORTS, Mode, SearchRequest, Sort
 from paperwire.store.migrate import is_up_to_date, upgrade
+from paperwire.web.search import hit_json
 from paperwire.web.serialize import entry_json, paper_json
 
 MAX_ERRORS_SHOWN = 50
@@ -141,8 +147,117 @@ def import_command(ctx: click.Context, paths: tuple[Path, ...], fmt: str | None)
 
         summary = import_paths(context.engine, files, fmt, on_file=on_file)
     _print_summary(err, summary)
+    _index_keywords_after_import(context, err)
     if summary.skipped:
         sys.exit(1)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+
+def _index_keywords_after_import(context: Context, err: Console) -> None:
+    """New papers are findable by keyword as soon as the import command ends."""
+    try:
+        with context.search.writing(wait=False), _progress(err) as progress:
+            pending = indexer.pending_counts(context.engine)
+            task = progress.add_task("keyword index", total=pending["keyword"])
+            indexer.update_keyword(
+                context.engine, context.search, lambda n: progress.advance(task, n)
+            )
+    except IndexLocked:
+        err.print("the search index is being updated by another process; it will catch up")
+        return
+    waiting = indexer.pending_counts(context.engine)["embedding"]
+    if waiting:
+        err.print(f"{waiting} papers wait for their embeddings: run `paperwire index`")
+
+
+@main.command("index")
+@click.option("--rebuild", is_flag=True, help="Rebuild the indexes from the store.")
+@click.option("--reembed", is_flag=True, help="Compute every embedding again (model change).")
+@click.option("--keyword-only", is_flag=True, help="Update the keyword index only.")
+@click.pass_context
+def index_command(ctx: click.Context, rebuild: bool, reembed: bool, keyword_only: bool) -> None:
+    """Build or update the keyword index, the embeddings and the vector index.
+
+    Incremental: only papers added or changed since the last run are processed.
+    Interrupt it at any time; the next run goes on from where it stopped.
+    """
+    context = _context(ctx)
+    err = Console(stderr=True)
+    try:
+        with context.search.writing(wait=False), _progress(err) as progress:
+
+            def start(name: str, total: int | None) -> indexer.Progress:
+                task = progress.add_task(name, total=total)
+                return lambda n: progress.advance(task, n)
+
+            report = indexer.run_index(
+                context.engine,
+                context.search,
+                rebuild=rebuild,
+                reembed=reembed,
+                semantic=not keyword_only,
+                start=start,
+            )
+    except IndexLocked as error:
+        raise click.ClickException(f"{error}; try again when it has finished") from error
+    err.print(
+        f"keyword index: {report.keyword_docs} papers indexed; embeddings: {report.embedded} "
+        f"computed; vector index: {report.vectors_added} added",
+        highlight=False,
+    )
+    if report.semantic_skipped is not None:
+        err.print(f"semantic search unavailable: {report.semantic_skipped}", highlight=False)
+
+
+@main.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--category", multiple=True, help="Only papers in this category (repeatable).")
+@click.option("--organization", help="Only papers of this organization (slug).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's shape).")
+@click.pass_context
+def search_command(
+    ctx: click.Context,
+    query: tuple[str, ...],
+    mode: str,
+    sort: str,
+    category: tuple[str, ...],
+    organization: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Search papers: words, "phrases", -excluded, author:name, category:cs.CL."""
+    context = _context(ctx)
+    request = SearchRequest(
+        query=" ".join(query),
+        mode=cast(Mode, mode),
+        sort=cast(Sort, sort),
+        filters=Filters(categories=category, organization=organization),
+        limit=limit,
+    )
+    results = search_service.search(context.engine, context.search, request)
+    for notice in results.notices:
+        click.echo(f"note: {notice}", err=True)
+    if as_json:
+        hits = [hit_json(hit, rank) for rank, hit in enumerate(results.hits, 1)]
+        click.echo(json.dumps(hits, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{results.total} results ({results.mode}, {results.took_ms:.0f} ms)")
+    for rank, hit in enumerate(results.hits, 1):
+        pinned = f"  [exact {hit.pinned}]" if hit.pinned else ""
+        click.echo(f"{rank:3}. {hit.paper.id}  {hit.paper.title}{pinned}")
 
 
 @main.group()

@@ -6,6 +6,7 @@ or build :class:`Settings` explicitly (the tests do).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
     trending_window_days: int = Field(default=7, ge=1, le=365)
     trending_gravity: float = Field(default=1.5, gt=0, le=5)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # Search indexes (derived from the store, rebuildable): default beside the SQLite file.
+    index_dir: Path | None = None
+    # Where the optimized embedding model is built once from the packaged weights.
+    model_dir: Path | None = None
+    semantic: bool = True  # False: keyword search only, no embedding model is loaded
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -40,6 +46,22 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def search_index_dir(self) -> Path:
+        if self.index_dir is not None:
+            return self.index_dir
+        database = self.database_url.partition(":///")[2].split("?")[0]
+        if self.is_sqlite and database and database != ":memory:":
+            path = Path(database)
+            return path.with_name(path.stem + "-index")
+        return Path("paperwire-index")
+
+    @property
+    def model_cache_dir(self) -> Path:
+        if self.model_dir is not None:
+            return self.model_dir
+        return Path.home() / ".cache" / "paperwire" / "models"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from paperwire.config import Settings
+from paperwire.search.resources import SearchResources
 from paperwire.store.db import make_engine
 
 
@@ -14,10 +15,13 @@ from paperwire.store.db import make_engine
 class Context:
     settings: Settings
     engine: Engine
+    search: SearchResources  # opened lazily: indexes on first search, the model on first use
 
     def close(self) -> None:
         self.engine.dispose()
 
 
 def build_context(settings: Settings) -> Context:
-    return Context(settings=settings, engine=make_engine(settings))
+    return Context(
+        settings=settings, engine=make_engine(settings), search=SearchResources(settings)
+    )

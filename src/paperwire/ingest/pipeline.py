@@ -19,6 +19,7 @@ from paperwire.ingest.merge import merge, record_fields
 from paperwire.models import FeedRecord, ParsedRecord, RecordError
 from paperwire.store import feed as feed_store
 from paperwire.store import papers as paper_store
+from paperwire.store import search_state
 from paperwire.store.organizations import ensure_organizations
 from paperwire.store.state import bump_content_version
 
@@ -81,6 +82,16 @@ def _write_batch(conn: Connection, batch: _Batch, summary: ImportSummary) -> Non
     summary.papers_updated += result.updated
     summary.papers_unchanged += result.unchanged
     paper_store.add_links(conn, batch.stated_links)
+    # Search indexes catch up from these queues (`paperwire index`, the worker, or search).
+    search_state.enqueue_embedding(conn, result.retext_ids)
+    search_state.enqueue_keyword(
+        conn,
+        [
+            *result.changed_ids,
+            *(link["paper_id"] for link in batch.stated_links),
+            *(paper_id for _day, paper_id in batch.feed),
+        ],
+    )
     paper_store.replace_extracted_links(
         conn,
         {pid: extract_links(f["abstract"], f["comments"]) for pid, f in text_changed.items()},

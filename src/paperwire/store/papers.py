@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, delete, func, select, update
@@ -25,6 +25,8 @@ class UpsertResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    changed_ids: list[str] = field(default_factory=list)  # inserted or updated
+    retext_ids: list[str] = field(default_factory=list)  # new title or abstract: re-embed
 
 
 def _stored_fields(row: RowMapping) -> dict[str, Any]:
@@ -78,6 +80,7 @@ def upsert_papers(
             )
             author_rows.extend(_author_rows(fields["id"], fields["authors"]))
             text_changed[fields["id"]] = fields
+            result.retext_ids.append(fields["id"])
             continue
         merged = merge(old, fields)
         if merged == old:
@@ -89,6 +92,8 @@ def upsert_papers(
             author_rows.extend(_author_rows(fields["id"], merged["authors"]))
         if (merged["abstract"], merged["comments"]) != (old["abstract"], old["comments"]):
             text_changed[fields["id"]] = merged
+        if (merged["title"], merged["abstract"]) != (old["title"], old["abstract"]):
+            result.retext_ids.append(fields["id"])
 
     if inserts:
         conn.execute(papers.insert(), inserts)
@@ -104,6 +109,7 @@ def upsert_papers(
     if author_rows:
         conn.execute(paper_authors.insert(), author_rows)
     result.inserted, result.updated = len(inserts), len(updates)
+    result.changed_ids = [row["id"] for row in inserts] + [row["_id"] for row in updates]
     return result, text_changed
 
 
@@ -219,6 +225,16 @@ def get_paper(conn: Connection, paper_id: str) -> Paper | None:
     if row is None:
         return None
     return paper_from_row(row, links_for(conn, [paper_id]).get(paper_id, []))
+
+
+def papers_by_ids(conn: Connection, paper_ids: list[str]) -> dict[str, Paper]:
+    """Papers with their links, keyed by id (missing ids are absent)."""
+    paper_links = links_for(conn, paper_ids)
+    found: dict[str, Paper] = {}
+    for ids in chunks(paper_ids, IN_CHUNK):
+        for row in conn.execute(paper_select().where(papers.c.id.in_(ids))).mappings():
+            found[row["id"]] = paper_from_row(row, paper_links.get(row["id"], []))
+    return found
 
 
 def count_papers(conn: Connection) -> int:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -119,3 +120,38 @@ site_state = Table(
     Column("name", String(40), primary_key=True),
     Column("value", Integer, nullable=False, server_default="0"),
 )
+
+# Search work queues: papers whose keyword document, or whose embedding, is out of date.
+# Writers add ids in the same transaction as the change; the indexer removes them only
+# after the index has committed, so a crash in between re-indexes (idempotently) and
+# never forgets a paper.
+keyword_queue = Table(
+    "keyword_queue",
+    metadata,
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+embedding_queue = Table(
+    "embedding_queue",
+    metadata,
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# One embedding of title + abstract per paper. ``key`` is the paper's key in the vector
+# index; ``seq`` orders writes, so the vector index catches up from the last seq it holds.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("key", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "paper_id",
+        String(100),
+        ForeignKey("papers.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("model", String(100), nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float16, little-endian
+    Column("seq", Integer, nullable=False),
+)
+Index("ix_embeddings_seq", embeddings.c.seq)

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from paperwire import __version__
 from paperwire.config import Settings, load_settings
 from paperwire.context import build_context
-from paperwire.web import api, feeds, pages
+from paperwire.web import api, feeds, pages, search
 from paperwire.web.cache import ResponseCache
 from paperwire.web.templating import make_templates
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = make_templates(settings)
     app.state.response_cache = ResponseCache()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(search.router)  # before api: /api/papers/search is not a paper id
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)

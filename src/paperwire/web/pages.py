@@ -14,6 +14,7 @@ from paperwire.bibtex import bibtex
 from paperwire.context import Context
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, PeriodKind, parse_period, period_of
+from paperwire.search import service as search_service
 from paperwire.web.cache import cached
 from paperwire.web.deps import ConnDep, ContextDep
 from paperwire.web.params import trending_today
@@ -24,6 +25,7 @@ router = APIRouter(include_in_schema=False)
 Sort = Literal["upvotes", "date", "trending"]
 TABS: tuple[tuple[str, PeriodKind], ...] = (("Day", "day"), ("Week", "week"), ("Month", "month"))
 PageIndex = Annotated[int, Query(ge=0, le=10_000)]
+RELATED_LIMIT = 8
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
@@ -140,14 +142,16 @@ for _kind in ("day", "week", "month"):
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
-def paper_page(request: Request, conn: ConnDep, paper_id: str) -> Response:
+def paper_page(request: Request, conn: ConnDep, context: ContextDep, paper_id: str) -> Response:
     canonical = feed_service.canonical_paper_id(paper_id)
     if canonical != paper_id:
         return RedirectResponse(paper_path(canonical), status_code=301)
-    return cached(request, conn, lambda: _paper_response(request, conn, paper_id))
+    return cached(request, conn, lambda: _paper_response(request, conn, context, paper_id))
 
 
-def _paper_response(request: Request, conn: Connection, paper_id: str) -> Response:
+def _paper_response(
+    request: Request, conn: Connection, context: Context, paper_id: str
+) -> Response:
     detail = feed_service.paper_detail(conn, paper_id)
     if detail is None:
         raise HTTPException(404, f"no paper with id {paper_id[:100]}")
@@ -164,7 +168,8 @@ def _paper_response(request: Request, conn: Connection, paper_id: str) -> Respon
         journal_ref=paper.journal_ref,
         url=paper.abs_url,
     )
-    return render(request, "paper.html", detail=detail, paper=paper, bibtex=entry)
+    related = search_service.related(context.engine, context.search, paper.id, RELATED_LIMIT)
+    return render(request, "paper.html", detail=detail, paper=paper, bibtex=entry, related=related)
 
 
 @router.get("/organizations", response_class=HTMLResponse)
