@@ -12,11 +12,26 @@ import signal
 import sys
 from types import ModuleType
 
-from benchmarks import daily_latency, import_throughput, search_quality
+from benchmarks import (
+    daily_latency,
+    embedding,
+    import_throughput,
+    search_fuzz,
+    search_quality,
+    search_speed,
+)
 from benchmarks._common import BenchmarkFailed, Stopwatch, machine_lines
 
 BENCHMARKS: dict[str, ModuleType] = {
-    module.NAME: module for module in (import_throughput, daily_latency, search_quality)
+    module.NAME: module
+    for module in (
+        import_throughput,
+        daily_latency,
+        embedding,
+        search_quality,
+        search_speed,
+        search_fuzz,
+    )
 }
 
 

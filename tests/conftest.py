@@ -111,3 +111,15 @@ def hf_client(hf_settings: Settings) -> Iterator[TestClient]:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+# The optimized embedding model is built once from the packaged weights and kept here
+# between runs (git-ignored); concurrent builds are safe (atomic rename).
+MODEL_DIR = REPO_ROOT / ".cache" / "models"
+SCIFACT_DIR = DATA_DIR / "eval" / "scifact"
+
+
+@pytest.fixture
+def semantic_settings(settings: Settings) -> Settings:
+    """Like ``settings``, with semantic search on and the shared model cache."""
+    return settings.model_copy(update={"semantic": True, "model_dir": MODEL_DIR})

@@ -40,6 +40,8 @@ def run_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
         ["papers"],
         ["papers", "show"],
         ["feed"],
+        ["index"],
+        ["search"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

@@ -119,6 +119,8 @@ def test_bad_parameters_get_a_reason(hf_client: TestClient) -> None:
         {"q": "x", "from": "yesterday"},
         {"q": "x", "limit": 0},
         {"q": "x", "from": "2025-02-01", "to": "2025-01-01"},
+        {"q": "x", "has_code": "maybe"},
+        {"q": "x", "to": "2025-13-01"},
     ):
         response = hf_client.get("/api/papers/search", params=params)
         assert response.status_code == 422, params
@@ -164,6 +166,16 @@ def test_the_search_page(hf_client: TestClient) -> None:
     empty = hf_client.get("/search")
     assert empty.status_code == 200
     assert "Search papers" in empty.text
+
+
+def test_the_forms_blank_fields_mean_any(hf_client: TestClient) -> None:
+    blank = {"q": "reasoning", "category": "", "organization": "", "from": "", "to": ""}
+    page = hf_client.get("/search", params={**blank, "has_code": "", "sort": "date"})
+    assert page.status_code == 200
+    assert "results" in page.text
+    api = hf_client.get("/api/papers/search", params={**blank, "has_code": " "})
+    assert api.status_code == 200
+    assert api.json()
 
 
 def test_the_header_has_a_search_box(hf_client: TestClient) -> None:

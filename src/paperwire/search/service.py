@@ -23,7 +23,7 @@ from paperwire.search.hybrid import Fusion, pin_first, reciprocal_rank_fusion
 from paperwire.search.keyword import IndexLocked, KeywordIndex
 from paperwire.search.query import Filters, ParsedQuery, parse_query
 from paperwire.search.resources import SearchResources
-from paperwire.search.snippets import highlight_title, query_stems, snippet
+from paperwire.search.snippets import highlight_title, query_terms, snippet
 from paperwire.store import papers as paper_store
 from paperwire.store import search_state
 from paperwire.store.schema import keyword_queue, links, organizations, papers
@@ -37,6 +37,7 @@ SORTS: tuple[Sort, ...] = ("relevance", "date", "upvotes")
 
 MAX_RESULTS = 1000  # how deep results go; sorting by date or upvotes reorders this many
 CANDIDATES = 100  # per method, for fusion
+SEMANTIC_DEPTH = 200  # nearest neighbours beyond this are not about the query any more
 INLINE_INDEX_LIMIT = 500  # a backlog this small is indexed inside the search request
 
 
@@ -149,7 +150,7 @@ class _Searcher:
         # A fresh connection each time: an open read transaction would not see the
         # queue shrink while this process indexes.
         with self.engine.connect() as conn:
-            return search_state.instance_id(conn), search_state.count_pending(conn, keyword_queue)
+            return search_state.instance_and_backlog(conn, keyword_queue)
 
     def keyword_index(self) -> KeywordIndex | None:
         """The keyword index, first absorbing a small backlog so new papers are findable."""
@@ -222,8 +223,10 @@ def search(
             results.total = found.total
         semantic_ranking: list[str] | None = None
         if request.mode != "keyword" and parsed.text:
-            want = depth * 4 if (request.filters.any or parsed.has_filters) else depth
-            semantic_ranking = searcher.semantic(parsed.text, min(want, 4 * MAX_RESULTS))
+            want = min(depth, SEMANTIC_DEPTH)
+            if request.filters.any or parsed.has_filters:
+                want *= 4  # filters drop some neighbours
+            semantic_ranking = searcher.semantic(parsed.text, want)
         if request.mode == "semantic" and semantic_ranking is None and index is not None:
             found = index.search(parsed, request.filters, limit=depth)  # the fallback
             keyword_ranking = [paper_id for paper_id, _ in found.hits]
@@ -237,7 +240,7 @@ def search(
                 pid
                 for pid in semantic_ranking
                 if pid in facts and _passes(facts[pid], request.filters, parsed)
-            ][:depth]
+            ][: min(depth, SEMANTIC_DEPTH)]
             if request.mode == "semantic":
                 ranked = semantic_ranking
                 results.total = len(ranked)
@@ -260,7 +263,7 @@ def search(
         by_id = paper_store.papers_by_ids(conn, page)
     keyword_rank = {pid: i for i, pid in enumerate(keyword_ranking, start=1)}
     semantic_rank = {pid: i for i, pid in enumerate(semantic_ranking or [], start=1)}
-    terms = query_stems(" ".join([*parsed.words, *parsed.phrases]))
+    terms = query_terms(" ".join([*parsed.words, *parsed.phrases]))
     for position, paper_id in enumerate(page):
         paper = by_id.get(paper_id)
         if paper is None:

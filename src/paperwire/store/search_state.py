@@ -66,6 +66,14 @@ def _counter(conn: Connection, name: str) -> int:
     return int(value.scalar_one_or_none() or 0)
 
 
+def instance_and_backlog(conn: Connection, queue: Table) -> tuple[int, int]:
+    """This database's instance id and the queue's length, in one round trip."""
+    instance = select(site_state.c.value).where(site_state.c.name == INSTANCE_ID).scalar_subquery()
+    backlog = select(func.count()).select_from(queue).scalar_subquery()
+    row = conn.execute(select(instance, backlog)).one()
+    return int(row[0] or 0), int(row[1])
+
+
 def instance_id(conn: Connection) -> int:
     """A random number the migrations gave this database."""
     return _counter(conn, INSTANCE_ID)

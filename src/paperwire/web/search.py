@@ -30,9 +30,38 @@ Category = Annotated[
 Organization = Annotated[
     str | None, Query(max_length=100, description="Only papers of this organization (slug).")
 ]
-HasCode = Annotated[bool | None, Query(description="Only papers with (or without) code.")]
-DateFrom = Annotated[date | None, Query(alias="from", description="Published on or after.")]
-DateTo = Annotated[date | None, Query(alias="to", description="Published on or before.")]
+# Plain strings, because an HTML form sends its unset fields as blanks ("from=&has_code="):
+# a blank means "any", anything else must parse (422 with the reason otherwise).
+HasCode = Annotated[
+    str | None,
+    Query(max_length=10, description="`true`: only papers with code; `false`: without."),
+]
+DateFrom = Annotated[
+    str | None, Query(alias="from", max_length=40, description="Published on or after, YYYY-MM-DD.")
+]
+DateTo = Annotated[
+    str | None, Query(alias="to", max_length=40, description="Published on or before, YYYY-MM-DD.")
+]
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _flag(name: str, value: str | None) -> bool | None:
+    text = (value or "").strip().lower()
+    if not text:
+        return None
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise HTTPException(422, f"{name} must be true or false, not {value[:20]!r}")
+
+
+def _day(name: str, value: str | None) -> date | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(422, f"{name} must be a date, YYYY-MM-DD, not {text[:20]!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +72,30 @@ class _FilterParams:
     date_from: date | None
     date_to: date | None
 
-    def filters(self) -> Filters:
-        categories = tuple(c.strip()[:40] for c in self.category if c.strip())
-        if self.date_from and self.date_to and self.date_from > self.date_to:
+    @classmethod
+    def parse(
+        cls,
+        category: list[str],
+        organization: str | None,
+        has_code: str | None,
+        date_from: str | None,
+        date_to: str | None,
+    ) -> _FilterParams:
+        params = cls(
+            [c.strip()[:40] for c in category if c.strip()],
+            (organization or "").strip().lower() or None,
+            _flag("has_code", has_code),
+            _day("from", date_from),
+            _day("to", date_to),
+        )
+        if params.date_from and params.date_to and params.date_from > params.date_to:
             raise HTTPException(422, "'from' must not be after 'to'")
+        return params
+
+    def filters(self) -> Filters:
         return Filters(
-            categories=categories,
-            organization=(self.organization or "").strip().lower() or None,
+            categories=tuple(self.category),
+            organization=self.organization,
             has_code=self.has_code,
             date_from=self.date_from,
             date_to=self.date_to,
@@ -120,7 +166,7 @@ def search_api(
     answered: `keyword` when semantic search is unavailable) and `X-Search-Notice`.
     Syntax: words, `"phrases"`, `-excluded`, `author:name`, `category:cs.CL`.
     """
-    params = _FilterParams(category, organization, has_code, date_from, date_to)
+    params = _FilterParams.parse(category, organization, has_code, date_from, date_to)
     request = SearchRequest(
         query=q, mode=mode, filters=params.filters(), sort=sort, limit=limit, offset=p * limit
     )
@@ -169,7 +215,7 @@ def search_page(
 ) -> Response:
     from paperwire.web.pages import render
 
-    params = _FilterParams(category, organization, has_code, date_from, date_to)
+    params = _FilterParams.parse(category, organization, has_code, date_from, date_to)
     results = None
     if q.strip():
         search_request = SearchRequest(
