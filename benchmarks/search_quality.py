@@ -157,10 +157,10 @@ def tune(context: Any, queries: dict[str, str]) -> list[Table]:
         "Keyword field weights on SciFact train", ["title", "abstract", "nDCG@10", "recall@100"]
     )
     best_keyword: tuple[float, Any] = (-1.0, None)
-    for title in (1.0, 1.5, 2.0, 3.0):
+    for title in (0.0, 0.2, 0.35, 0.5, 1.0):
         index.weights = FieldWeights(title=title)
         ndcg, recall = score(rankings(context, "keyword", queries, ids), qrels)
-        weights_table.add(title, 1.0, ndcg, recall)
+        weights_table.add(title, 1.0, f"{ndcg:.4f}", f"{recall:.4f}")
         best_keyword = max(best_keyword, (ndcg, index.weights), key=lambda pair: pair[0])
     index.weights = best_keyword[1]
     keyword = rankings(context, "keyword", queries, ids)
@@ -183,7 +183,7 @@ def tune(context: Any, queries: dict[str, str]) -> list[Table]:
             for q in ids
         }
         ndcg, recall = score(fused, qrels)
-        fusion_table.add(k, weight, ndcg, recall)
+        fusion_table.add(k, weight, f"{ndcg:.4f}", f"{recall:.4f}")
         best = max(best, (ndcg, fusion), key=lambda pair: pair[0])
     fusion_table.notes.append(f"best: {best[1]} (nDCG@10 {best[0]:.4f})")
     weights_table.notes.append(f"best: {best_keyword[1]} (nDCG@10 {best_keyword[0]:.4f})")
@@ -214,7 +214,14 @@ def run(args: argparse.Namespace) -> list[Table]:
             met = "-" if goal is None else ("yes" if ndcg >= goal else "no")
             if goal is not None and ndcg < goal:
                 failed.append(mode)
-            table.add(mode, ndcg, recall, goal or "-", met, watch.wall * 1000 / len(qrels))
+            table.add(
+                mode,
+                f"{ndcg:.3f}",
+                f"{recall:.3f}",
+                f"{goal:.2f}" if goal else "-",
+                met,
+                watch.wall * 1000 / len(qrels),
+            )
         table.notes.append("published BM25 (BEIR, Elasticsearch): nDCG@10 0.665")
         if failed:
             table.notes.append(f"goal missed: {', '.join(failed)}")

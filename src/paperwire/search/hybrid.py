@@ -11,10 +11,11 @@ class Fusion:
     """Weighted reciprocal-rank fusion: score(d) = sum_m w_m / (k + rank_m(d)).
 
     The defaults were tuned on SciFact's train split (`python -m benchmarks quality
-    --tune`), never on its test split.
+    --tune`: 36 pairs of k in 5..100 and semantic weight in 0.5..2; k=5, weight 1 gave
+    nDCG@10 0.730 against 0.717 for the customary k=60), never on its test split.
     """
 
-    k: float = 60.0
+    k: float = 5.0
     keyword_weight: float = 1.0
     semantic_weight: float = 1.0
 

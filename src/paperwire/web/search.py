@@ -51,7 +51,7 @@ def _flag(name: str, value: str | None) -> bool | None:
         return None
     if text in _TRUE | _FALSE:
         return text in _TRUE
-    raise HTTPException(422, f"{name} must be true or false, not {value[:20]!r}")
+    raise HTTPException(422, f"{name} must be true or false, not {text[:20]!r}")
 
 
 def _day(name: str, value: str | None) -> date | None:
