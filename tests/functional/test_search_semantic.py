@@ -286,3 +286,30 @@ def test_index_refuses_to_run_twice_at_once(semantic_settings: Settings) -> None
     assert busy.returncode == 1
     assert "another process is updating" in busy.stderr
     context.close()
+
+
+def test_related_papers_before_the_model_does_not_crash(
+    indexed: tuple[Context, dict, dict],
+) -> None:
+    """A fresh process that opens the vector index before loading the model (a paper page,
+    then a search) must survive: usearch loaded before onnxruntime used to segfault."""
+    context, claims, relevant = indexed
+    paper_id = sorted(next(iter(relevant.values())))[0]
+    settings = context.settings
+    script = (
+        "import json\n"
+        "from paperwire.config import Settings\n"
+        "from paperwire.context import build_context\n"
+        "from paperwire.search import service\n"
+        f"s = Settings(database_url={settings.database_url!r}, "
+        f"model_dir={str(settings.model_cache_dir)!r})\n"
+        "c = build_context(s)\n"
+        f"related = service.related(c.engine, c.search, {paper_id!r}, 3)\n"
+        f"found = service.search(c.engine, c.search, service.SearchRequest({next(iter(claims.values()))!r}))\n"
+        "print(json.dumps([len(related.papers), found.mode]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [3, "hybrid"]
