@@ -77,6 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sample", type=int, default=4000, help="real abstracts embedded")
     parser.add_argument("--no-peers", action="store_true", help="skip tf-idf and FTS5")
     parser.add_argument("--workdir", type=Path, default=CACHE_DIR / "speed")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse a corpus a previous run built completely (timings of its build not shown)",
+    )
 
 
 # -- corpus -------------------------------------------------------------------------------
@@ -172,12 +177,12 @@ def queries(real: list[dict[str, Any]], per_class: int, seed: int = 11) -> dict[
 def build(workdir: Path, real: list[dict[str, Any]], size: int, sample: int) -> tuple[Any, Table]:
     """Import, index, embed and build the vector index; returns the context and timings."""
     import numpy as np
-    from paperwire.search.embed import document_text
 
     from paperwire.config import Settings
     from paperwire.context import build_context
     from paperwire.ingest.pipeline import import_paths
     from paperwire.search import indexer
+    from paperwire.search.embed import document_text
     from paperwire.search.vectors import encode
     from paperwire.store import migrate, search_state
     from paperwire.store.schema import embedding_queue
@@ -239,6 +244,15 @@ def build(workdir: Path, real: list[dict[str, Any]], size: int, sample: int) -> 
         indexer.update_vectors(context.engine, context.search, embedder.name, embedder.dim)
     timings.add("vector index build (usearch HNSW)", watch.wall, size / watch.wall)
     return context, timings
+
+
+def reuse(workdir: Path, size: int) -> tuple[Any, Table]:
+    from paperwire.config import Settings
+    from paperwire.context import build_context
+
+    settings = Settings(database_url=f"sqlite:///{workdir / 'speed.db'}", semantic=True)
+    timings = Table(f"The {size:,}-paper corpus (reused)", ["step", "seconds", "per second"])
+    return build_context(settings), timings
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -374,14 +388,15 @@ def ann_recall(context: Any, asked: dict[str, list[str]]) -> tuple[float, float]
 def search_process_memory(settings_url: str, texts: list[str]) -> float:
     """Peak RSS (MiB) of a fresh process that opens the indexes and runs hybrid queries."""
     script = (
-        "import json, resource, sys\n"
+        "import json, sys\n"
         "from paperwire.config import Settings\n"
         "from paperwire.context import build_context\n"
         "from paperwire.search import service\n"
         f"context = build_context(Settings(database_url={settings_url!r}))\n"
         "for q in json.loads(sys.stdin.read()):\n"
         "    service.search(context.engine, context.search, service.SearchRequest(q))\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -411,7 +426,13 @@ def run(args: argparse.Namespace) -> list[Table]:
     tables: list[Table] = []
     for size in [int(s) for s in args.papers.split(",")]:
         workdir = args.workdir / str(size)
-        context, timings = build(workdir, real, size, args.sample)
+        marker = workdir / "built"
+        if args.reuse and marker.exists():
+            context, timings = reuse(workdir, size)
+        else:
+            marker.unlink(missing_ok=True)
+            context, timings = build(workdir, real, size, args.sample)
+            marker.write_text("complete\n")
         latency = Table(
             f"Search latency at {size:,} papers (ms, one client, 2 cores)",
             ["method", "queries", "p50", "p95", "p99"],

@@ -296,6 +296,7 @@ def test_related_papers_before_the_model_does_not_crash(
     context, claims, relevant = indexed
     paper_id = sorted(next(iter(relevant.values())))[0]
     settings = context.settings
+    claim = next(iter(claims.values()))
     script = (
         "import json\n"
         "from paperwire.config import Settings\n"
@@ -305,7 +306,7 @@ def test_related_papers_before_the_model_does_not_crash(
         f"model_dir={str(settings.model_cache_dir)!r})\n"
         "c = build_context(s)\n"
         f"related = service.related(c.engine, c.search, {paper_id!r}, 3)\n"
-        f"found = service.search(c.engine, c.search, service.SearchRequest({next(iter(claims.values()))!r}))\n"
+        f"found = service.search(c.engine, c.search, service.SearchRequest({claim!r}))\n"
         "print(json.dumps([len(related.papers), found.mode]))\n"
     )
     done = subprocess.run(

@@ -10,6 +10,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,7 +34,15 @@ class SearchResources:
         self.vectors = VectorReader(self.directory / VECTOR_DIR)
         self._keyword: KeywordIndex | None = None
         self._embedder: Embedder | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+
+    def background(self) -> ThreadPoolExecutor:
+        """Threads for the semantic half of hybrid searches (created on first use)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(4, thread_name_prefix="search")
+            return self._pool
 
     @property
     def keyword_path(self) -> Path:

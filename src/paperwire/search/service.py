@@ -9,6 +9,7 @@ index not built, model error) becomes a notice and a keyword-only answer, never 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -177,16 +178,21 @@ class _Searcher:
         if not self.resources.settings.semantic:
             self.notices.append("semantic search unavailable: turned off (PAPERWIRE_SEMANTIC)")
             return None
-        from paperwire.search.embed import SemanticUnavailable
+        from paperwire.search.embed import SemanticUnavailable, semantic_unavailable_reason
 
-        try:
-            embedder = self.resources.embedder()
-        except SemanticUnavailable as error:
-            self.notices.append(f"semantic search unavailable: {error}")
-            return None
-        meta = self.resources.vectors.available()
-        if meta is None:
-            self.notices.append("semantic search unavailable: run `paperwire index` to build it")
+        # Cheap checks first: a fresh instance with no vectors never loads (or builds) the
+        # model inside a search request.
+        reason = semantic_unavailable_reason()
+        meta = self.resources.vectors.available() if reason is None else None
+        if reason is None and meta is None:
+            reason = "the vector index is not built yet: run `paperwire index`"
+        if reason is None:
+            try:
+                embedder = self.resources.embedder()
+            except SemanticUnavailable as error:
+                reason = str(error)
+        if reason is not None or meta is None:
+            self.notices.append(f"semantic search unavailable: {reason}")
             return None
         if meta.model != embedder.name:
             self.notices.append(
@@ -214,6 +220,14 @@ def search(
     depth = min(max(CANDIDATES, request.offset + request.limit), MAX_RESULTS)
     if request.sort != "relevance":
         depth = MAX_RESULTS
+    semantic_future: Future[list[str] | None] | None = None
+    if request.mode != "keyword" and parsed.text:
+        want = min(depth, SEMANTIC_DEPTH)
+        if request.filters.any or parsed.has_filters:
+            want *= 4  # filters drop some neighbours
+        # Embedding the query and walking the vector graph release the GIL, as does
+        # tantivy: on two cores both halves of a hybrid search run at once.
+        semantic_future = resources.background().submit(searcher.semantic, parsed.text, want)
     index = searcher.keyword_index()
     with engine.connect() as conn:
         keyword_ranking: list[str] = []
@@ -221,12 +235,7 @@ def search(
             found = index.search(parsed, request.filters, limit=depth)
             keyword_ranking = [paper_id for paper_id, _ in found.hits]
             results.total = found.total
-        semantic_ranking: list[str] | None = None
-        if request.mode != "keyword" and parsed.text:
-            want = min(depth, SEMANTIC_DEPTH)
-            if request.filters.any or parsed.has_filters:
-                want *= 4  # filters drop some neighbours
-            semantic_ranking = searcher.semantic(parsed.text, want)
+        semantic_ranking = semantic_future.result() if semantic_future is not None else None
         if request.mode == "semantic" and semantic_ranking is None and index is not None:
             found = index.search(parsed, request.filters, limit=depth)  # the fallback
             keyword_ranking = [paper_id for paper_id, _ in found.hits]
@@ -235,12 +244,16 @@ def search(
             results.mode = "keyword"
             ranked = keyword_ranking
         else:
-            facts = _facts(conn, semantic_ranking)
-            semantic_ranking = [
-                pid
-                for pid in semantic_ranking
-                if pid in facts and _passes(facts[pid], request.filters, parsed)
-            ][: min(depth, SEMANTIC_DEPTH)]
+            if request.filters.any or parsed.has_filters:
+                # Reading the candidates' facts costs more than the vector search itself,
+                # so it happens only when there is something to filter on.
+                facts = _facts(conn, semantic_ranking)
+                semantic_ranking = [
+                    pid
+                    for pid in semantic_ranking
+                    if pid in facts and _passes(facts[pid], request.filters, parsed)
+                ]
+            semantic_ranking = semantic_ranking[: min(depth, SEMANTIC_DEPTH)]
             if request.mode == "semantic":
                 ranked = semantic_ranking
                 results.total = len(ranked)
