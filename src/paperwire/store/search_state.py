@@ -52,10 +52,6 @@ def count_pending(conn: Connection, queue: Table) -> int:
     return int(conn.execute(select(func.count()).select_from(queue)).scalar_one())
 
 
-def has_pending(conn: Connection, queue: Table) -> bool:
-    return conn.execute(select(queue.c.paper_id).limit(1)).first() is not None
-
-
 def done(conn: Connection, queue: Table, paper_ids: list[str]) -> None:
     for ids in chunks(paper_ids, IN_CHUNK):
         conn.execute(delete(queue).where(queue.c.paper_id.in_(ids)))
