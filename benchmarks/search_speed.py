@@ -267,6 +267,20 @@ def timed(run: Callable[[str], object], texts: list[str]) -> list[float]:
     return sorted(latencies)
 
 
+def measure_classes(
+    method: str, run: Callable[[str], object], asked: dict[str, list[str]], table: Table
+) -> float:
+    """One table row per query class and one for all; returns the overall p95 in ms."""
+    every: list[float] = []
+    for name in CLASSES:
+        latencies = timed(run, asked[name])
+        every.extend(latencies)
+        table.add(method, name, *_ms(latencies))
+    every.sort()
+    table.add(method, "all", *_ms(every))
+    return percentile(every, 95) * 1000
+
+
 def product_latencies(context: Any, asked: dict[str, list[str]], table: Table) -> dict[str, float]:
     from paperwire.search import service
 
@@ -282,14 +296,7 @@ def product_latencies(context: Any, asked: dict[str, list[str]], table: Table) -
 
         for text in asked["common"][:5]:
             run(text)  # warm the caches
-        every: list[float] = []
-        for name in CLASSES:
-            latencies = timed(run, asked[name])
-            every.extend(latencies)
-            table.add(f"paperwire {mode}", name, *_ms(latencies))
-        every.sort()
-        table.add(f"paperwire {mode}", "all", *_ms(every))
-        p95[mode] = percentile(every, 95) * 1000
+        p95[mode] = measure_classes(f"paperwire {mode}", run, asked, table)
     return p95
 
 
@@ -327,15 +334,9 @@ def fts5_peer(
             (match,),
         ).fetchall()
 
-    every: list[float] = []
-    for name in CLASSES:
-        latencies = timed(run, asked[name])
-        every.extend(latencies)
-        table.add("peer: FTS5 bm25", name, *_ms(latencies))
-    every.sort()
-    table.add("peer: FTS5 bm25", "all", *_ms(every))
+    p95 = measure_classes("peer: FTS5 bm25", run, asked, table)
     db.close()
-    return percentile(every, 95) * 1000
+    return p95
 
 
 def tfidf_peer(docs: list[str], asked: dict[str, list[str]], table: Table, timings: Table) -> float:
@@ -352,14 +353,7 @@ def tfidf_peer(docs: list[str], asked: dict[str, list[str]], table: Table, timin
         top = np.argpartition(-scores, 20)[:20]
         return top[np.argsort(-scores[top])]
 
-    every: list[float] = []
-    for name in CLASSES:
-        latencies = timed(run, asked[name])
-        every.extend(latencies)
-        table.add("peer: tf-idf scan (arxiv-sanity-lite)", name, *_ms(latencies))
-    every.sort()
-    table.add("peer: tf-idf scan (arxiv-sanity-lite)", "all", *_ms(every))
-    return percentile(every, 95) * 1000
+    return measure_classes("peer: tf-idf scan (arxiv-sanity-lite)", run, asked, table)
 
 
 def ann_recall(context: Any, asked: dict[str, list[str]]) -> tuple[float, float]:
