@@ -13,8 +13,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from paperwire.config import Settings, load_settings
-from paperwire.context import Context, build_context
+from paperwire.cli_support import open_context as _context
+from paperwire.cli_users import user
+from paperwire.config import load_settings
+from paperwire.context import Context
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, parse_day, parse_month, parse_week
 from paperwire.feed.service import SortOrder
@@ -25,24 +27,11 @@ from paperwire.search import service as search_service
 from paperwire.search.keyword import IndexLocked
 from paperwire.search.query import Filters
 from paperwire.search.service import MODES, SORTS, Mode, SearchRequest, Sort
-from paperwire.store.migrate import is_up_to_date, upgrade
+from paperwire.store.migrate import upgrade
 from paperwire.web.search import hit_json
 from paperwire.web.serialize import entry_json, paper_json
 
 MAX_ERRORS_SHOWN = 50
-
-
-def _context(ctx: click.Context, *, migrated: bool = True) -> Context:
-    """The library context; with ``migrated``, refuse a database that is not up to date."""
-    settings: Settings = ctx.obj["settings"]
-    context = build_context(settings)
-    ctx.call_on_close(context.close)
-    if migrated and not is_up_to_date(context.engine):
-        raise click.ClickException(
-            f"the database {settings.database_url} is not at the current schema: "
-            "run `paperwire db upgrade` first"
-        )
-    return context
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -348,3 +337,6 @@ def feed(
     for rank, entry in enumerate(page.entries, 1):
         org = f" [{entry.organization.name}]" if entry.organization else ""
         click.echo(f"{rank:3}. {entry.upvotes:4} ▲  {entry.paper.id}  {entry.paper.title}{org}")
+
+
+main.add_command(user)

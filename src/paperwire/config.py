@@ -35,6 +35,40 @@ class Settings(BaseSettings):
     model_dir: Path | None = None
     semantic: bool = True  # False: keyword search only, no embedding model is loaded
 
+    # Accounts
+    session_days: int = Field(default=30, ge=1, le=365)
+    password_reset_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    # Mail (password resets; digests): no host means mail is written to the log instead.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+    mail_from: str = "paperwire <paperwire@localhost>"
+
+    # Submissions: metadata comes from the arXiv API, politely (one request per interval).
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_request_interval_s: float = Field(default=3.0, ge=0)
+    arxiv_timeout_s: float = Field(default=20.0, gt=0)
+    arxiv_retries: int = Field(default=3, ge=0, le=10)
+    submission_max_age_days: int = Field(default=14, ge=0)
+    submission_daily_quota: int = Field(default=5, ge=0)
+
+    # Abuse limits, "COUNT/PERIOD" with PERIOD one of second, minute, hour, day. Each
+    # action is limited per account (or per attempted account, for log-in) and per IP.
+    rate_limits: bool = True
+    rate_limit_login: str = "10/minute"
+    rate_limit_login_ip: str = "30/minute"
+    rate_limit_signup_ip: str = "10/hour"
+    rate_limit_password_reset: str = "5/hour"  # noqa: S105 - a rate, not a secret
+    rate_limit_vote: str = "120/minute"
+    rate_limit_vote_ip: str = "600/minute"
+    rate_limit_comment: str = "10/minute"
+    rate_limit_comment_ip: str = "60/minute"
+    rate_limit_submit: str = "10/hour"
+    rate_limit_submit_ip: str = "60/hour"
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "prod" and self.secret_key == PLACEHOLDER_SECRET:
@@ -42,6 +76,10 @@ class Settings(BaseSettings):
                 "PAPERWIRE_SECRET_KEY must be set to a random value when PAPERWIRE_ENV=prod"
             )
         return self
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -157,3 +157,31 @@ class FeedEntry:
     submitted_by_name: str | None = None
     organization: Organization | None = None
     score: float | None = None  # the trending score, where a list is ranked by it
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    CURATOR = "curator"  # features papers, moderates comments, verifies author claims
+    ADMIN = "admin"  # a curator who also manages organizations and roles
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    email: str
+    role: Role
+    created_at: datetime
+    display_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_curator(self) -> bool:
+        return self.role in (Role.CURATOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN

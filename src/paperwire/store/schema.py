@@ -57,6 +57,7 @@ papers = Table(
     # the most upvotes any import reported for this paper; local votes are counted apart
     Column("imported_upvotes", Integer, nullable=False, server_default="0"),
     Column("local_upvotes", Integer, nullable=False, server_default="0"),
+    Column("local_comments", Integer, nullable=False, server_default="0"),  # visible ones
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("modified_at", DateTime(timezone=True), nullable=False),
 )
@@ -94,12 +95,15 @@ feed_entries = Table(
     Column("num_comments", Integer, nullable=False, server_default="0"),
     Column("submitted_by", String(100)),
     Column("submitted_by_name", Text),
+    # the local member who submitted or featured it (imports name HF users, not members)
+    Column("featured_by_user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("organization_id", Integer, ForeignKey("organizations.id", ondelete="SET NULL")),
     Column("source", String(40), nullable=False),  # "hf", "curator", "submission"
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("feed_date", "paper_id", name="uq_feed_entries_feed_date_paper_id"),
 )
 Index("ix_feed_entries_paper_id", feed_entries.c.paper_id)
+Index("ix_feed_entries_featured_by_user_id", feed_entries.c.featured_by_user_id)
 
 links = Table(
     "links",
@@ -155,3 +159,124 @@ embeddings = Table(
     Column("seq", Integer, nullable=False),
 )
 Index("ix_embeddings_seq", embeddings.c.seq)
+
+# --- Community: accounts, sessions, tokens, votes, comments, organizations, claims ---
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(40), nullable=False),
+    Column("username_key", String(40), nullable=False, unique=True),  # casefolded
+    Column("email", String(320), nullable=False, unique=True),  # lowercased
+    Column("display_name", Text),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(20), nullable=False, server_default="member"),  # models.Role
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Server-side sessions: the cookie holds a random token, the table its SHA-256, so that a
+# stolen database does not hand out live sessions. Shared by every web process.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_sessions_user_id", sessions.c.user_id)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # shown in the token list
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+Index("ix_api_tokens_user_id", api_tokens.c.user_id)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+# One row per user and paper: the primary key, not application code, makes a second vote
+# impossible, whatever the concurrency. papers.local_upvotes counts the rows.
+votes = Table(
+    "votes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_votes_paper_id", votes.c.paper_id)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", Integer, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("body", Text, nullable=False),  # Markdown as written
+    Column("body_html", Text, nullable=False),  # rendered and sanitized once, at write time
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("edited_at", DateTime(timezone=True)),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("hidden_at", DateTime(timezone=True)),
+    Column("hidden_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+)
+Index("ix_comments_paper_id", comments.c.paper_id)
+Index("ix_comments_user_id", comments.c.user_id)
+
+organization_members = Table(
+    "organization_members",
+    metadata,
+    Column(
+        "organization_id",
+        Integer,
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_organization_members_user_id", organization_members.c.user_id)
+
+# A member's claim to be an author of a paper: pending -> verified | rejected (by a
+# curator); a rejected claim can be reopened (back to pending).
+author_claims = Table(
+    "author_claims",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("author_name", Text, nullable=False),  # which of the paper's authors
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    UniqueConstraint("paper_id", "user_id", name="uq_author_claims_paper_id_user_id"),
+)
+Index("ix_author_claims_user_id", author_claims.c.user_id)
+Index("ix_author_claims_status", author_claims.c.status)
+
+# Fixed-window counters for rate limits, in the database so that every web process
+# shares them. ``window`` is the window's start (seconds since the epoch).
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("window", Integer, primary_key=True),
+    Column("hits", Integer, nullable=False),
+)
+Index("ix_rate_limits_window", rate_limits.c.window)

@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paperwire import __version__
 from paperwire.config import Settings, load_settings
 from paperwire.context import build_context
-from paperwire.web import api, feeds, pages, search
+from paperwire.errors import NotSignedIn, RateLimited, UserError
+from paperwire.web import accounts, api, comments, feeds, pages, people, search, votes
+from paperwire.web.auth import safe_next
 from paperwire.web.cache import ResponseCache
+from paperwire.web.csrf import CsrfMiddleware
 from paperwire.web.templating import make_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,7 +45,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.context = context
     app.state.templates = make_templates(settings)
     app.state.response_cache = ResponseCache()
+    app.add_middleware(
+        CsrfMiddleware,
+        secret_key=settings.secret_key,
+        base_url=settings.base_url,
+        secure_cookie=settings.https,
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # before api and pages: their /papers/{paper_id:path} would swallow these paths
+    for community in (accounts, votes, comments, people):
+        app.include_router(community.router)
     app.include_router(search.router)  # before api: /api/papers/search is not a paper id
     app.include_router(api.router)
     app.include_router(feeds.router)
@@ -52,6 +65,22 @@ def create_app(settings: Settings) -> FastAPI:
         if _wants_json(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
         return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError) -> Response:
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
+        if _wants_json(request):
+            return JSONResponse(
+                {"detail": exc.message}, status_code=exc.status_code, headers=headers
+            )
+        if isinstance(exc, NotSignedIn) and request.method == "GET":
+            target = safe_next(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        response = pages.error_page(request, exc.status_code, exc.message)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from paperwire.store.state import content_version
+from paperwire.web.auth import SESSION_COOKIE
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -75,9 +76,13 @@ class ResponseCache:
 def cached(request: Request, conn: Connection, build: Callable[[], Response]) -> Response:
     """Answer from the cache when the data has not changed since ``build`` last ran.
 
-    Only 200 responses are kept. The key holds the path, the query, the content version
-    and today's date (the home page and "latest" lists depend on the calendar too).
+    Only 200 responses to anonymous requests are kept. The key holds the path, the query,
+    the content version and today's date (the home page and "latest" lists depend on the
+    calendar too).
     """
+    if SESSION_COOKIE in request.cookies or "authorization" in request.headers:
+        # a signed-in viewer's page shows their own state (votes, forms): never shared
+        return build()
     cache: ResponseCache = request.app.state.response_cache
     key = (request.url.path, request.url.query, content_version(conn), datetime.now(UTC).date())
     item = cache.get(key)

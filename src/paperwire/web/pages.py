@@ -11,10 +11,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from paperwire.bibtex import bibtex
+from paperwire.community.view import paper_page_values
 from paperwire.context import Context
+from paperwire.errors import UserError
 from paperwire.feed import service as feed_service
 from paperwire.feed.periods import Period, PeriodError, PeriodKind, parse_period, period_of
 from paperwire.search import service as search_service
+from paperwire.web.auth import current_viewer
 from paperwire.web.cache import cached
 from paperwire.web.deps import ConnDep, ContextDep
 from paperwire.web.params import trending_today
@@ -29,7 +32,13 @@ RELATED_LIMIT = 8
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    """A page; it knows the viewer (for the header) and the form token (for forms)."""
     templates = request.app.state.templates
+    try:
+        values.setdefault("viewer", current_viewer(request))
+    except UserError:  # a bad API token on a page: show the page signed out
+        values.setdefault("viewer", None)
+    values.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
     response: HTMLResponse = templates.TemplateResponse(
         request, template, values, status_code=status_code
     )
@@ -37,7 +46,17 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
-    titles = {404: "Not found", 422: "Bad request", 405: "Method not allowed"}
+    titles = {
+        400: "Bad request",
+        401: "Sign in first",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        422: "Bad request",
+        429: "Too many requests",
+        502: "Upstream error",
+    }
     return render(
         request,
         "error.html",
@@ -169,7 +188,17 @@ def _paper_response(
         url=paper.abs_url,
     )
     related = search_service.related(context.engine, context.search, paper.id, RELATED_LIMIT)
-    return render(request, "paper.html", detail=detail, paper=paper, bibtex=entry, related=related)
+    viewer = current_viewer(request)
+    return render(
+        request,
+        "paper.html",
+        detail=detail,
+        paper=paper,
+        bibtex=entry,
+        related=related,
+        viewer=viewer,
+        **paper_page_values(conn, paper, viewer),
+    )
 
 
 @router.get("/organizations", response_class=HTMLResponse)

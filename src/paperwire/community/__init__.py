@@ -1,0 +1,1 @@
+"""Community use cases: votes, submissions and curation, comments, organizations, claims."""

@@ -1,0 +1,14 @@
+"""Upvotes: one per user per paper (the primary key), undoable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from paperwire.models import Paper, User
+
+
+def page_values(conn: Connection, paper: Paper, viewer: User | None) -> dict[str, Any]:
+    """What the paper page shows about votes to ``viewer``."""
+    return {"voted": False}
