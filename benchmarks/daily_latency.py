@@ -151,11 +151,16 @@ class Server:
 
 
 @contextmanager
-def serving(db_path: Path, workers: int, logdir: Path) -> Iterator[Server]:
-    """A real ``paperwire serve`` on a free port of 127.0.0.1, stopped on exit."""
+def serving(
+    db_path: Path, workers: int, logdir: Path, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """A real ``paperwire serve`` on a free port of 127.0.0.1, stopped on exit.
+
+    ``env`` adds settings (``PAPERWIRE_*``) on top of this process's environment.
+    """
     port = free_port()
     log = logdir / f"server-{workers}w-{port}.log"
-    env = {**os.environ, "PAPERWIRE_DATABASE_URL": f"sqlite:///{db_path}"}
+    env = {**os.environ, "PAPERWIRE_DATABASE_URL": f"sqlite:///{db_path}", **(env or {})}
     command = [sys.executable, "-m", "paperwire", "serve", "--host", HOST, "--port", str(port)]
     if workers > 1:
         command += ["--workers", str(workers)]

@@ -11,6 +11,7 @@ from paperwire.cli_support import open_context
 from paperwire.errors import UserError
 from paperwire.models import Role
 from paperwire.store import users as user_store
+from paperwire.store.state import bump_content_version
 
 ROLES = [role.value for role in Role]
 
@@ -59,4 +60,5 @@ def user_set_role(ctx: click.Context, username: str, role: str) -> None:
         if found is None:
             raise click.ClickException(f"no user named {username!r}")
         user_store.set_role(conn, found.id, Role(role))
+        bump_content_version(conn)  # profiles and comments show role badges
     click.echo(f"{found.username} is now {role}")

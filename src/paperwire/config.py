@@ -6,12 +6,14 @@ or build :class:`Settings` explicitly (the tests do).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RATE_RULE = re.compile(r"\s*\d+\s*/\s*(second|minute|hour|day)s?\s*")
 PLACEHOLDER_SECRET = "dev-insecure-change-me"  # noqa: S105 - the value refused outside dev
 
 
@@ -68,6 +70,16 @@ class Settings(BaseSettings):
     rate_limit_comment_ip: str = "60/minute"
     rate_limit_submit: str = "10/hour"
     rate_limit_submit_ip: str = "60/hour"
+
+    @model_validator(mode="after")
+    def _check_rate_limits(self) -> Settings:
+        for name, value in self:
+            if name.startswith("rate_limit_") and not RATE_RULE.fullmatch(str(value)):
+                raise ValueError(
+                    f"PAPERWIRE_{name.upper()} must look like 10/minute "
+                    f"(COUNT/second|minute|hour|day), not {value!r}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

@@ -9,17 +9,17 @@ web edge answers as ``429`` with ``Retry-After``.
 from __future__ import annotations
 
 import random
-import re
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from paperwire.config import RATE_RULE
 from paperwire.errors import RateLimited
 from paperwire.store import rate_limits as store
 
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
-RULE = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*")
+RULE = RATE_RULE  # one grammar: settings are checked with it at start-up
 CLEANUP_CHANCE = 0.01  # now and then, forget windows older than a day
 
 
@@ -33,7 +33,8 @@ class Rule:
         match = RULE.fullmatch(text)
         if not match:
             raise ValueError(f"a rate limit is COUNT/PERIOD, like 10/minute; got {text!r}")
-        return cls(int(match[1]), PERIODS[match[2]])
+        count = text.partition("/")[0]
+        return cls(int(count), PERIODS[match[1]])
 
 
 def check(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
@@ -130,29 +130,70 @@ def paper_detail(conn: Connection, paper_id: str) -> PaperDetail | None:
 @dataclass(slots=True)
 class OrganizationPage:
     organization: Organization
-    entries: list[FeedEntry]
+    entries: list[FeedEntry]  # never-featured papers carry their submission day
     total: int
     offset: int
+    members: list[org_store.Member] = field(default_factory=list)  # the first few
+    member_count: int = 0
+
+
+MEMBERS_SHOWN = 100
 
 
 def organization_page(
     conn: Connection, slug: str, *, limit: int = 50, offset: int = 0
 ) -> OrganizationPage | None:
-    """An organization's featured papers, newest first."""
+    """An organization's papers, newest first: the days it was featured, and the papers
+    linked to it that were never featured (on the day they were submitted)."""
     organization = org_store.get_organization(conn, slug)
     if organization is None:
         return None
-    entries = feed_store.entries_between(
-        conn,
-        date.min,
-        date.max,
-        order="date",
-        limit=limit,
-        offset=offset,
-        organization_id=organization.id,
+    # Both lists come sorted from the store as light keys; merge just enough of each.
+    wanted = offset + limit
+    keyed: list[tuple[tuple[int, int, int], date, str, bool]] = []
+    for day, position, paper_id in org_store.featured_keys(conn, organization.id, wanted):
+        keyed.append(((-day.toordinal(), 0, position), day, paper_id, True))
+    for i, (day, paper_id) in enumerate(org_store.unfeatured_keys(conn, organization.id, wanted)):
+        keyed.append(((-day.toordinal(), 1, i), day, paper_id, False))
+    keyed.sort(key=lambda item: item[0])
+    shown = keyed[offset:wanted]
+
+    featured = {(day, paper_id) for _key, day, paper_id, is_entry in shown if is_entry}
+    by_key: dict[tuple[date, str], FeedEntry] = {}
+    if featured:
+        days = [day for day, _paper_id in featured]
+        # Every entry of the organization strictly inside the page's days is on the page;
+        # only its first and last day may hold a few others, dropped here.
+        for entry in feed_store.entries_between(
+            conn, min(days), max(days), order="date", organization_id=organization.id
+        ):
+            if (entry.feed_date, entry.paper.id) in featured:
+                by_key[(entry.feed_date, entry.paper.id)] = entry
+    linked = paper_store.papers_by_ids(
+        conn, [paper_id for _key, _day, paper_id, is_entry in shown if not is_entry]
     )
-    total = feed_store.count_for_organization(conn, organization.id)
-    return OrganizationPage(organization=organization, entries=entries, total=total, offset=offset)
+    for _key, day, paper_id, is_entry in shown:
+        if not is_entry and paper_id in linked:
+            paper = linked[paper_id]
+            by_key[(day, paper_id)] = FeedEntry(
+                paper=paper,
+                feed_date=day,
+                position=0,
+                upvotes=paper.upvotes,
+                organization=paper.organization,
+            )
+    entries = [by_key[(day, pid)] for _key, day, pid, _e in shown if (day, pid) in by_key]
+    total = feed_store.count_for_organization(conn, organization.id) + org_store.count_unfeatured(
+        conn, organization.id
+    )
+    return OrganizationPage(
+        organization=organization,
+        entries=entries,
+        total=total,
+        offset=offset,
+        members=org_store.members_of(conn, organization.id, limit=MEMBERS_SHOWN),
+        member_count=org_store.count_members(conn, organization.id),
+    )
 
 
 def organizations(conn: Connection) -> list[tuple[Organization, int]]:

@@ -12,7 +12,9 @@ from sqlalchemy import (
     RowMapping,
     and_,
     bindparam,
+    delete,
     func,
+    literal,
     select,
     tuple_,
     update,
@@ -23,10 +25,12 @@ from paperwire.models import FeedEntry, FeedRecord
 from paperwire.store.organizations import organization_from_prefixed
 from paperwire.store.papers import IN_CHUNK, links_for, paper_from_row, paper_select
 from paperwire.store.schema import feed_entries, organizations, papers
-from paperwire.store.sql import chunks
+from paperwire.store.sql import chunks, insert_ignoring_conflicts
 
 # Upvotes that order a list: those an import carried for this day plus local votes.
 ENTRY_UPVOTES = (feed_entries.c.upvotes + papers.c.local_upvotes).label("entry_upvotes")
+# Comments likewise: those the import counted plus the visible local ones.
+ENTRY_COMMENTS = (feed_entries.c.num_comments + papers.c.local_comments).label("entry_num_comments")
 
 
 @dataclass(slots=True)
@@ -81,7 +85,9 @@ def upsert_feed_entries(
         # Never lose votes or comments: a later snapshot may only raise them.
         values["upvotes"] = max(values["upvotes"], old["upvotes"])
         values["num_comments"] = max(values["num_comments"], old["num_comments"])
-        if values["organization_id"] is None:
+        # An entry's organization, once set, stays: a member may have corrected it
+        # (community/edits.py), and a re-import must not undo that.
+        if old["organization_id"] is not None:
             values["organization_id"] = old["organization_id"]
         if all(old[name] == value for name, value in values.items()):
             result.unchanged += 1
@@ -125,7 +131,7 @@ def _entry_select() -> Any:
             feed_entries.c.feed_date,
             feed_entries.c.position,
             ENTRY_UPVOTES,
-            feed_entries.c.num_comments,
+            ENTRY_COMMENTS,
             feed_entries.c.submitted_by,
             feed_entries.c.submitted_by_name,
             entry_org.c.id.label("entry_org_id"),
@@ -150,7 +156,7 @@ def _entries_from_rows(conn: Connection, rows: list[RowMapping]) -> list[FeedEnt
                 feed_date=row["feed_date"],
                 position=row["position"],
                 upvotes=row["entry_upvotes"],
-                num_comments=row["num_comments"],
+                num_comments=row["entry_num_comments"],
                 submitted_by=row["submitted_by"],
                 submitted_by_name=row["submitted_by_name"],
                 organization=organization or paper.organization,
@@ -223,3 +229,86 @@ def latest_feed_date(conn: Connection, until: date | None = None) -> date | None
 
 def count_entries(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(feed_entries)).scalar_one())
+
+
+# --- featuring by members and curators ------------------------------------------------------
+
+
+def feature(
+    conn: Connection,
+    *,
+    paper_id: str,
+    day: date,
+    source: str,
+    user_id: int,
+    submitted_by: str,
+    submitted_by_name: str | None,
+) -> int | None:
+    """Feature a paper on ``day`` after the day's last entry; its position, or None when
+    it is already featured that day (the unique key decides, so two at once cannot both)."""
+    after_last = (
+        select(func.coalesce(func.max(feed_entries.c.position) + 1, literal(0)))
+        .where(feed_entries.c.feed_date == day)
+        .scalar_subquery()
+    )
+    inserted = conn.execute(
+        insert_ignoring_conflicts(conn, feed_entries).values(
+            paper_id=paper_id,
+            feed_date=day,
+            position=after_last,
+            source=source,
+            submitted_by=submitted_by,
+            submitted_by_name=submitted_by_name,
+            featured_by_user_id=user_id,
+            created_at=utcnow(),
+        )
+    ).rowcount
+    if inserted != 1:
+        return None
+    position: int = conn.execute(
+        select(feed_entries.c.position).where(
+            feed_entries.c.feed_date == day, feed_entries.c.paper_id == paper_id
+        )
+    ).scalar_one()
+    return position
+
+
+def unfeature(conn: Connection, day: date, paper_id: str) -> bool:
+    deleted = conn.execute(
+        delete(feed_entries).where(
+            feed_entries.c.feed_date == day, feed_entries.c.paper_id == paper_id
+        )
+    ).rowcount
+    return bool(deleted == 1)
+
+
+def day_paper_ids(conn: Connection, day: date) -> list[str]:
+    """The day's papers in their as-featured order."""
+    stmt = (
+        select(feed_entries.c.paper_id)
+        .where(feed_entries.c.feed_date == day)
+        .order_by(feed_entries.c.position, feed_entries.c.id)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
+def set_day_order(conn: Connection, day: date, paper_ids: list[str]) -> None:
+    """Number the day's entries 0, 1, 2... in the order of ``paper_ids``."""
+    if not paper_ids:
+        return
+    conn.execute(
+        update(feed_entries)
+        .where(feed_entries.c.feed_date == day, feed_entries.c.paper_id == bindparam("_pid"))
+        .values(position=bindparam("_position")),
+        [{"_pid": pid, "_position": n} for n, pid in enumerate(paper_ids)],
+    )
+
+
+def count_submissions(conn: Connection, user_id: int, day: date) -> int:
+    """How many papers the member submitted to ``day``'s list."""
+    stmt = select(func.count()).where(
+        feed_entries.c.feed_date == day,
+        feed_entries.c.featured_by_user_id == user_id,
+        feed_entries.c.source == "submission",
+    )
+    return int(conn.execute(stmt).scalar_one())

@@ -150,8 +150,10 @@ def delete_sessions_of(conn: Connection, user_id: int) -> None:
     conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
 
 
-def delete_expired_sessions(conn: Connection, now: datetime) -> int:
-    return conn.execute(delete(sessions).where(sessions.c.expires_at <= now)).rowcount
+def delete_expired_sessions(conn: Connection, user_id: int, now: datetime) -> int:
+    return conn.execute(
+        delete(sessions).where(sessions.c.user_id == user_id, sessions.c.expires_at <= now)
+    ).rowcount
 
 
 # --- API tokens ---

@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from paperwire.bibtex import bibtex
+from paperwire.community import organizations as org_service
+from paperwire.community import votes as community_votes
 from paperwire.community.view import paper_page_values
 from paperwire.context import Context
 from paperwire.errors import UserError
@@ -43,6 +45,15 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
         request, template, values, status_code=status_code
     )
     return response
+
+
+def voted_ids(request: Request, conn: Connection, paper_ids: list[str]) -> set[str]:
+    """Which listed papers the viewer upvoted (pressed vote buttons); none when anonymous."""
+    try:
+        viewer = current_viewer(request)
+    except UserError:  # a bad API token on a page: shown signed out
+        return set()
+    return community_votes.voted_ids(conn, viewer, paper_ids)
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
@@ -91,6 +102,7 @@ def _feed_response(
         page_size=page_size,
         has_more=(p + 1) * page_size < page.total,
         tabs=[(label, period_of(kind, page.anchor)) for label, kind in TABS],
+        voted_ids=voted_ids(request, conn, [entry.paper.id for entry in page.entries]),
     )
 
 
@@ -115,7 +127,13 @@ def trending_page(request: Request, conn: ConnDep, context: ContextDep) -> Respo
 
     def build() -> Response:
         page = trending_today(conn, settings, settings.page_size)
-        return render(request, "trending.html", page=page, gravity=settings.trending_gravity)
+        return render(
+            request,
+            "trending.html",
+            page=page,
+            gravity=settings.trending_gravity,
+            voted_ids=voted_ids(request, conn, [entry.paper.id for entry in page.entries]),
+        )
 
     return cached(request, conn, build)
 
@@ -228,6 +246,8 @@ def organization_page(
             page=page,
             p=p,
             has_more=(p + 1) * page_size < page.total,
+            voted_ids=voted_ids(request, conn, [entry.paper.id for entry in page.entries]),
+            is_member=org_service.is_member(conn, current_viewer(request), page.organization),
         )
 
     return cached(request, conn, build)
@@ -244,7 +264,12 @@ def author_page(
         if page is None:
             raise HTTPException(404, f"no paper by {name[:100]}")
         return render(
-            request, "author.html", page=page, p=p, has_more=(p + 1) * page_size < page.total
+            request,
+            "author.html",
+            page=page,
+            p=p,
+            has_more=(p + 1) * page_size < page.total,
+            voted_ids=voted_ids(request, conn, [paper.id for paper in page.papers]),
         )
 
     return cached(request, conn, build)

@@ -1,0 +1,184 @@
+"""An HTTP client for the arXiv API (``export.arxiv.org/api/query``): fetch only, no storing.
+
+arXiv asks API users for no more than one request every three seconds and a descriptive
+User-Agent (https://info.arxiv.org/help/api/tou.html). One :class:`ArxivClient` is shared
+by every thread of a process (the context creates it), so the spacing holds for the
+whole process: each request, retries included, first reserves the next free slot.
+
+Failures are bounded: a 5xx, a 429, a timeout or a dropped connection is retried at most
+``retries`` times with exponential backoff (longer when arXiv sends ``Retry-After``);
+then, like any other bad answer (a 4xx, a body that is not an Atom feed), it raises
+:class:`~paperwire.errors.UpstreamError` with a message for the user. An id arXiv does
+not know is :class:`~paperwire.errors.NotFound`.
+
+:meth:`ArxivClient.query` takes any API parameters (``search_query``, ``id_list``,
+``start``, ``max_results``, ``sortBy``...), so category harvests reuse the client;
+:meth:`ArxivClient.fetch_ids` fetches papers by id.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+import httpx
+
+from paperwire import __version__
+from paperwire.config import Settings
+from paperwire.errors import NotFound, UpstreamError
+from paperwire.ingest.arxiv_atom import ArxivApiError, AtomPage, parse_atom_feed
+from paperwire.ingest.xmltree import XmlSyntaxError
+from paperwire.models import PaperRecord, ParsedRecord, RecordError
+
+__all__ = ["ArxivClient", "ArxivRejected"]
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_IDS_PER_REQUEST = 100  # keeps the URL short; arXiv pages results anyway
+MAX_RETRY_AFTER_S = 60.0  # a Retry-After longer than this is not waited for in a request
+_ERROR_ENTRY = b"arxiv.org/api/errors"
+
+
+class ArxivRejected(UpstreamError):
+    """The API answered with an error entry (e.g. "incorrect id format for ...")."""
+
+
+def user_agent(base_url: str) -> str:
+    return f"paperwire/{__version__} (+{base_url})"
+
+
+class ArxivClient:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        agent: str,
+        interval_s: float = 3.0,
+        timeout_s: float = 20.0,
+        retries: int = 3,
+        backoff_s: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.api_url = api_url
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.retries = retries
+        # Retries wait the interval, then twice that, four times... (a second if no interval).
+        if backoff_s is None:
+            backoff_s = interval_s if interval_s > 0 else 1.0
+        self.backoff_s = backoff_s
+        self._http = httpx.Client(
+            headers={"User-Agent": agent, "Accept": "application/atom+xml"},
+            timeout=timeout_s,
+            transport=transport,
+            follow_redirects=True,
+        )
+        self._lock = threading.Lock()
+        self._next_at = 0.0  # time.monotonic() of the next free request slot
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ArxivClient:
+        return cls(
+            settings.arxiv_api_url,
+            agent=user_agent(settings.base_url),
+            interval_s=settings.arxiv_request_interval_s,
+            timeout_s=settings.arxiv_timeout_s,
+            retries=settings.arxiv_retries,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- requests ---------------------------------------------------------------------
+
+    def _wait_turn(self) -> None:
+        """Sleep until this thread's reserved slot: request starts stay ``interval_s`` apart."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_at)
+            self._next_at = start + self.interval_s
+        if start > now:
+            time.sleep(start - now)
+
+    def _get(self, params: Mapping[str, str | int]) -> bytes:
+        """The body of a 200 answer, after at most ``retries`` retries of transient failures."""
+        attempts = self.retries + 1
+        problem = "did not answer"
+        for attempt in range(attempts):
+            self._wait_turn()
+            retry_after = 0.0
+            try:
+                response = self._http.get(self.api_url, params=dict(params))
+            except httpx.TimeoutException:
+                problem = f"did not answer within {self.timeout_s:g} s"
+            except httpx.TransportError as error:
+                problem = f"could not be reached ({type(error).__name__})"
+            else:
+                if response.status_code == 200:
+                    return response.content
+                if response.status_code not in RETRY_STATUSES:
+                    raise UpstreamError(
+                        f"The arXiv API refused the request (HTTP {response.status_code})."
+                    )
+                problem = f"answered HTTP {response.status_code}"
+                retry_after = _retry_after(response)
+            if attempt + 1 < attempts:
+                time.sleep(max(self.backoff_s * 2**attempt, retry_after))
+        tries = f"{attempts} tr{'y' if attempts == 1 else 'ies'}"
+        raise UpstreamError(f"The arXiv API {problem} ({tries}); please try again later.")
+
+    def query(self, params: Mapping[str, str | int]) -> AtomPage:
+        """One API request with these parameters, parsed (bad entries are RecordErrors)."""
+        body = self._get(params)
+        try:
+            return parse_atom_feed(body, self.api_url)
+        except XmlSyntaxError as error:
+            raise UpstreamError(
+                f"The arXiv API answered something that is not an Atom feed ({error})."
+            ) from error
+        except ArxivApiError as error:
+            if _ERROR_ENTRY in body:
+                raise ArxivRejected(str(error)) from error
+            raise UpstreamError(
+                f"The arXiv API answered an unexpected document: {error}"
+            ) from error
+
+    def fetch_ids(self, ids: Sequence[str]) -> dict[str, PaperRecord]:
+        """The papers with these ids (without version: the latest), keyed by id.
+
+        Ids arXiv does not know are absent from the result; an id it calls malformed
+        raises :class:`NotFound`.
+        """
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, PaperRecord] = {}
+        for start in range(0, len(wanted), MAX_IDS_PER_REQUEST):
+            part = wanted[start : start + MAX_IDS_PER_REQUEST]
+            try:
+                page = self.query({"id_list": ",".join(part), "max_results": len(part)})
+            except ArxivRejected as error:
+                raise NotFound(f"arXiv does not know {', '.join(part)[:200]}: {error}") from error
+            unreadable = [r for r in page.records if isinstance(r, RecordError)]
+            for record in page.records:
+                if isinstance(record, ParsedRecord) and record.paper.id in part:
+                    found[record.paper.id] = record.paper
+            if unreadable and any(pid not in found for pid in part):
+                raise UpstreamError(
+                    f"arXiv's record could not be read: {unreadable[0].message}"[:300]
+                )
+        return found
+
+    def fetch(self, arxiv_id: str) -> PaperRecord:
+        """One paper by id; :class:`NotFound` when arXiv has no such paper."""
+        record = self.fetch_ids([arxiv_id]).get(arxiv_id)
+        if record is None:
+            raise NotFound(f"arXiv has no paper {arxiv_id}.")
+        return record
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
