@@ -13,12 +13,15 @@ import sys
 from types import ModuleType
 
 from benchmarks import (
+    csrf_sweep,
     daily_latency,
     embedding,
     import_throughput,
     search_fuzz,
     search_quality,
     search_speed,
+    vote_storm,
+    xss,
 )
 from benchmarks._common import BenchmarkFailed, Stopwatch, machine_lines
 
@@ -31,6 +34,9 @@ BENCHMARKS: dict[str, ModuleType] = {
         search_quality,
         search_speed,
         search_fuzz,
+        csrf_sweep,
+        vote_storm,
+        xss,
     )
 }
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,19 +87,21 @@ def browser_database(
     return path
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, browser_database: Path) -> Iterator[Server]:
-    """A real ``paperwire serve`` subprocess; stopped when the session ends."""
+@contextmanager
+def serving(database: Path, log_dir: Path, **settings: str) -> Iterator[Server]:
+    """A real ``paperwire serve`` subprocess over ``database``; ``settings`` become
+    ``PAPERWIRE_<NAME>`` variables. Stopped on exit."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
     env |= {
-        "PAPERWIRE_DATABASE_URL": f"sqlite:///{browser_database}",
+        "PAPERWIRE_DATABASE_URL": f"sqlite:///{database}",
         "PAPERWIRE_ENV": "test",
         "PAPERWIRE_HOST": "127.0.0.1",
         "PAPERWIRE_BASE_URL": url,
     }
-    log = tmp_path_factory.mktemp("server") / "serve.log"
+    env |= {f"PAPERWIRE_{name.upper()}": value for name, value in settings.items()}
+    log = log_dir / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
@@ -121,6 +124,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser_database: Path) -> 
         yield Server(url=url, process=process, log=log)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, browser_database: Path) -> Iterator[Server]:
+    """A real ``paperwire serve`` over this worker's database; stopped when the session ends."""
+    with serving(browser_database, tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
