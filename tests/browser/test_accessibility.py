@@ -211,3 +211,45 @@ def test_keyboard_focus_is_visible(server: Server, page: Page) -> None:
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{server.url}/papers/date/2025-10-06#main")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_signed_in_pages_and_forms_meet_wcag_aa_contrast(
+    server: Server, new_context: Callable[..., BrowserContext], scheme: str
+) -> None:
+    """The account pages and the signed-in paper page (vote pressed, comment form, a
+    comment) in both schemes."""
+    page = new_context(color_scheme=scheme).new_page()
+    for path in ("/login", "/signup", "/forgot-password"):
+        page.goto(server.url + path)
+        report: dict[str, Any] = page.evaluate(CONTRAST_JS)
+        assert report["failures"] == [], f"{scheme} {path}: low contrast"
+    name = f"contrast-{scheme}"
+    page.goto(f"{server.url}/signup")
+    page.fill("#username", name)
+    page.fill("#email", f"{name}@example.org")
+    page.fill("#password", "a long enough password")
+    page.click("form.form button[type=submit]")
+    expect(page.locator(".account-nav .me")).to_have_text(name)
+    page.goto(f"{server.url}/papers/2510.00515")
+    page.locator(".paper-actions .vote-button").first.click()
+    expect(page.locator(".paper-actions .vote-button").first).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.fill(
+        "#new-comment", f"A **{scheme}** comment with $x^2$ and a [link](https://example.org)."
+    )
+    page.click("form.comment-new button[type=submit]")
+    expect(page.locator("article[id^=comment-] strong", has_text=scheme)).to_have_count(1)
+    for path in (
+        "/papers/2510.00515",
+        "/submit",
+        "/settings",
+        "/settings/tokens",
+        f"/users/{name}",
+        "/papers/date/2025-10-06",
+    ):
+        page.goto(server.url + path)
+        report = page.evaluate(CONTRAST_JS)
+        assert report["checked"] > 5, path
+        assert report["failures"] == [], f"{scheme} {path}: low contrast"
