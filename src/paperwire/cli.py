@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from paperwire.cli_support import open_context as _context
+from paperwire.cli_sync import sync
 from paperwire.cli_users import user
 from paperwire.config import load_settings
 from paperwire.context import Context
@@ -340,3 +341,4 @@ def feed(
 
 
 main.add_command(user)
+main.add_command(sync)

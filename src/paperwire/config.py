@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     submission_max_age_days: int = Field(default=14, ge=0)
     submission_daily_quota: int = Field(default=5, ge=0)
 
+    # Sync: where papers come from, and how often the worker looks (minutes; 0 = never).
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    hf_api_url: str = "https://huggingface.co"
+    hf_request_interval_s: float = Field(default=1.0, ge=0)
+    sync_sources: str = "arxiv,hf"  # which sources the worker syncs: arxiv, oai, hf
+    sync_arxiv_categories: str = "cs.CL,cs.LG,cs.AI,cs.CV"
+    sync_arxiv_since_days: int = Field(default=2, ge=1, le=365)  # first run's look-back
+    sync_oai_set: str = "cs"
+    sync_every_minutes: int = Field(default=60, ge=0)
+    index_every_minutes: int = Field(default=5, ge=0)
+    worker_lease_s: int = Field(default=120, ge=5)  # a dead worker's job is retaken after
+
     # Abuse limits, "COUNT/PERIOD" with PERIOD one of second, minute, hour, day. Each
     # action is limited per account (or per attempted account, for log-in) and per IP.
     rate_limits: bool = True
@@ -88,6 +100,14 @@ class Settings(BaseSettings):
                 "PAPERWIRE_SECRET_KEY must be set to a random value when PAPERWIRE_ENV=prod"
             )
         return self
+
+    @property
+    def followed_sources(self) -> list[str]:
+        return [name.strip() for name in self.sync_sources.split(",") if name.strip()]
+
+    @property
+    def arxiv_categories(self) -> list[str]:
+        return [name.strip() for name in self.sync_arxiv_categories.split(",") if name.strip()]
 
     @property
     def https(self) -> bool:

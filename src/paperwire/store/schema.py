@@ -280,3 +280,44 @@ rate_limits = Table(
     Column("hits", Integer, nullable=False),
 )
 Index("ix_rate_limits_window", rate_limits.c.window)
+
+# --- Sync and worker: a durable job queue, and how far each source has synced ---
+
+# Jobs claimed with a lease: a worker sets ``locked_by``/``locked_until`` in one atomic
+# UPDATE; a job whose lease ran out (its worker died) is claimable again. ``unique_key``
+# is set while a job is queued or running, so a scheduled job is never queued twice.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("status", String(20), nullable=False, server_default="queued"),
+    Column("unique_key", String(200), unique=True),
+    Column("run_after", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default="5"),
+    Column("locked_by", String(100)),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("result", JSON),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+Index("ix_jobs_status_run_after", jobs.c.status, jobs.c.run_after)
+
+# One row per configured source ("arxiv", "oai", "hf"): its resumable cursor (a
+# resumption token, the newest update seen, the last day read) and its last run.
+sync_sources = Table(
+    "sync_sources",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("cursor", JSON),
+    Column("last_started_at", DateTime(timezone=True)),
+    Column("last_finished_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_status", String(20)),  # "running", "ok", "error"
+    Column("last_error", Text),
+    Column("last_counts", JSON),  # fetched, inserted, updated, unchanged, skipped
+)

@@ -1,0 +1,1 @@
+"""Keeping the feed fresh: arXiv (Atom API, OAI-PMH) and Hugging Face daily-list syncs."""
