@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select, update
 
 from paperwire.store.schema import sync_sources
 from paperwire.store.sql import insert_ignoring_conflicts
+from paperwire.store.state import bump_content_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +74,4 @@ def run_finished(
     if error is None:
         values["last_success_at"] = now
     conn.execute(update(sync_sources).where(sync_sources.c.name == name).values(values))
+    bump_content_version(conn)  # every page's footer says when each source last synced
