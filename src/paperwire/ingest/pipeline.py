@@ -114,6 +114,26 @@ def _write_batch(conn: Connection, batch: _Batch, summary: ImportSummary) -> Non
     )
 
 
+def write_records(
+    conn: Connection,
+    records: Iterable[ParsedRecord | RecordError],
+    summary: ImportSummary | None = None,
+) -> ImportSummary:
+    """Upsert records inside the caller's transaction (a sync commits a page together
+    with its cursor, so that a killed run resumes without losing or repeating a page)."""
+    summary = summary or ImportSummary()
+    batch = _Batch()
+    for item in records:
+        if isinstance(item, RecordError):
+            summary.errors.append(item)
+            continue
+        summary.records += 1
+        batch.add(item)
+    if len(batch):
+        _write_batch(conn, batch, summary)
+    return summary
+
+
 def import_records(
     engine: Engine,
     records: Iterable[ParsedRecord | RecordError],
