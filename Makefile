@@ -22,9 +22,20 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
+# The web server and the worker (syncs, indexing) together. Ctrl-C or SIGTERM stops both
+# (the worker hands its running job back); when either exits, the other is stopped too.
+# Waiting on a background `sleep` (not a foreground command) lets the trap run at once.
 run: install
 	$(BIN)/paperwire db upgrade
-	$(BIN)/paperwire serve
+	@$(BIN)/paperwire worker & worker=$$!; \
+	$(BIN)/paperwire serve & server=$$!; \
+	trap 'kill -TERM $$worker $$server 2>/dev/null' INT TERM HUP; \
+	while kill -0 $$worker 2>/dev/null && kill -0 $$server 2>/dev/null; do \
+		sleep 1 & wait $$!; \
+	done; \
+	kill -TERM $$worker $$server 2>/dev/null; \
+	wait $$worker; w=$$?; wait $$server; s=$$?; \
+	if [ $$w -ne 0 ]; then exit $$w; fi; exit $$s
 
 # Browser tests drive Debian's chromium; install it when it is missing.
 chromium:

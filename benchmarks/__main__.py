@@ -1,4 +1,4 @@
-"""``python -m benchmarks [import|latency] [options]``: run benchmarks, print tables.
+"""``python -m benchmarks [import|latency|sync|...] [options]``: run benchmarks, print tables.
 
 With no name, every benchmark runs in turn. Progress goes to stderr; the machine and the
 result tables go to stdout. Exit status 1 when a benchmark's result is wrong (a count
@@ -20,7 +20,9 @@ from benchmarks import (
     search_fuzz,
     search_quality,
     search_speed,
+    sync_throughput,
     vote_storm,
+    worker_index,
     xss,
 )
 from benchmarks._common import BenchmarkFailed, Stopwatch, machine_lines
@@ -37,6 +39,8 @@ BENCHMARKS: dict[str, ModuleType] = {
         csrf_sweep,
         vote_storm,
         xss,
+        sync_throughput,
+        worker_index,
     )
 }
 

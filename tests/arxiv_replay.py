@@ -4,13 +4,20 @@ It serves ``../shared/data/arxiv-formats/atom-api-query.xml`` (10 real entries, 
 new-style ids). An ``id_list`` query is answered with exactly the requested entries, each
 the real ``<entry>`` element byte for byte, inside the real feed's header; ids it does
 not hold get an empty feed, and malformed ids arXiv's error entry. Any other query
-(``search_query``) pages through all entries with ``start``/``max_results``.
+(``search_query``) pages through the matching entries with ``start``/``max_results``:
+``cat:cs.LO OR cat:stat.ME`` keeps the entries listing one of those categories (primary
+or cross-list, as arXiv does; ``cat:physics.*`` works too), anything else matches every
+entry. ``sortBy=lastUpdatedDate`` or ``submittedDate`` sorts by ``<updated>`` or
+``<published>`` (``sortOrder`` descending unless ``ascending``); without ``sortBy`` the
+file's order is kept. The OpenSearch totals are set as arXiv sets them.
 
 Switches make it misbehave the way arXiv sometimes does: the next N requests answer an
-HTTP error (503 by default), answer slowly (past a client's timeout), or answer a body
-that is not XML. :meth:`ArxivReplay.revise` serves an entry as a newer version with a new
-title (derived from the real entry), for metadata refreshes. Every request is recorded
-with its arrival time and headers, so tests can measure the client's spacing.
+HTTP error (503 by default), answer slowly (past a client's timeout), answer a body
+that is not XML, or answer a feed with no entries although its totals say there are
+more (an arXiv API quirk harvesters meet). :meth:`ArxivReplay.revise` serves an entry
+as a newer version with a new title (derived from the real entry), for metadata
+refreshes. Every request is recorded with its arrival time, headers and client port,
+so tests can measure the client's spacing and count its connections.
 
 Use it as a context manager::
 
@@ -20,11 +27,13 @@ Use it as a context manager::
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import re
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +50,12 @@ ATOM_SAMPLE = (
 )
 _ENTRY = re.compile(rb"  <entry>.*?</entry>\n", re.DOTALL)
 _ENTRY_ID = re.compile(rb"<id>http://arxiv\.org/abs/(.+?)v(\d+)</id>")
+_CATEGORY_TERM = re.compile(rb'<category term="([^"]+)"')
+_DATE = {
+    "lastUpdatedDate": re.compile(rb"<updated>(.*?)</updated>"),
+    "submittedDate": re.compile(rb"<published>(.*?)</published>"),
+}
+_CAT_QUERY = re.compile(r"cat:(\S+?)\)?(?:\s+OR\s+|$)")
 _PLAIN_ID = re.compile(r"(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?")
 # arXiv's answer to a malformed id (HTTP 200 and one error entry), as the API sends it.
 _ERROR_FEED = """<?xml version="1.0" encoding="UTF-8"?>
@@ -71,6 +86,7 @@ class RecordedRequest:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    port: int = 0  # the client's port: one value means one connection
 
 
 @dataclass(slots=True)
@@ -81,11 +97,12 @@ class _Faults:
     slow: int = 0
     slow_seconds: float = 0.0
     malformed: int = 0
+    empty: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class _Fault:
-    kind: str  # "error", "slow" or "malformed"
+    kind: str  # "error", "slow", "malformed" or "empty"
     status: int = 503
     retry_after: str | None = None
     seconds: float = 0.0
@@ -209,6 +226,11 @@ class ArxivReplay:
         with self._lock:
             self._faults.malformed = count
 
+    def empty_next(self, count: int) -> None:
+        """The next ``count`` requests answer a feed with the real totals but no entries."""
+        with self._lock:
+            self._faults.empty = count
+
     def gaps(self) -> list[float]:
         """Seconds between consecutive requests' arrivals."""
         times = sorted(r.at for r in self.requests)
@@ -229,6 +251,9 @@ class ArxivReplay:
             if faults.malformed:
                 faults.malformed -= 1
                 return _Fault("malformed")
+            if faults.empty:
+                faults.empty -= 1
+                return _Fault("empty")
         return None
 
     def _feed(self, query: dict[str, list[str]]) -> bytes:
@@ -241,12 +266,17 @@ class ArxivReplay:
                 return _ERROR_FEED.format(ids=",".join(id_list), first=bad[0]).encode()
             wanted = [re.sub(r"v\d+$", "", i) for i in id_list]
             chosen = [entries[i] for i in dict.fromkeys(wanted) if i in entries]
-            start = 0
+            start, total = 0, len(chosen)
         else:
+            matching = _search(
+                [entries[i] for i in self._sample.order],
+                query.get("search_query", [""])[0],
+                query.get("sortBy", [""])[0],
+                query.get("sortOrder", ["descending"])[0],
+            )
             start = int(query.get("start", ["0"])[0])
             size = int(query.get("max_results", ["10"])[0])
-            chosen = [entries[i] for i in self._sample.order][start : start + size]
-        total = len(chosen) if id_list else len(entries)
+            chosen, total = matching[start : start + size], len(matching)
         header = _opensearch(self._sample.header, total, start, len(chosen))
         return header + b"".join(chosen) + b"</feed>\n"
 
@@ -255,6 +285,9 @@ class ArxivReplay:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, Nagle and delayed ACKs
+            # hold the body back ~40 ms on a kept-alive connection.
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # quiet tests
@@ -269,6 +302,7 @@ class ArxivReplay:
                             parts.path,
                             query,
                             {k.lower(): v for k, v in self.headers.items()},
+                            self.client_address[1],
                         )
                     )
                 fault = replay._fault()
@@ -280,8 +314,18 @@ class ArxivReplay:
                     body = replay._feed(query)[:700]  # a feed cut off mid-way: not XML
                     self._answer(200, body, "application/atom+xml")
                     return
+                if fault is not None and fault.kind == "empty":
+                    feed = replay._feed(query)
+                    first = _ENTRY.search(feed)
+                    body = feed[: first.start()] + b"</feed>\n" if first else feed
+                    self._answer(200, body, "application/atom+xml; charset=utf-8")
+                    return
                 # a slow answer: arrives after the client's timeout (unless the server stops)
-                if fault is not None and replay._stopping.wait(fault.seconds):
+                if (
+                    fault is not None
+                    and fault.kind == "slow"
+                    and replay._stopping.wait(fault.seconds)
+                ):
                     return
                 if parts.path != "/api/query":
                     self._answer(404, b"not found\n", "text/plain")
@@ -303,6 +347,31 @@ class ArxivReplay:
                     pass  # the client gave up (a timeout test)
 
         return Handler
+
+
+def _search(entries: list[bytes], search: str, sort_by: str, sort_order: str) -> list[bytes]:
+    """The entries a ``search_query`` matches, in the order asked for."""
+    categories = _CAT_QUERY.findall(search.strip().lstrip("("))
+    if categories:
+        entries = [
+            entry
+            for entry in entries
+            if any(
+                fnmatch.fnmatchcase(term.decode(), pattern)
+                for term in _CATEGORY_TERM.findall(entry)
+                for pattern in categories
+            )
+        ]
+    date = _DATE.get(sort_by)
+    if date is None:
+        return entries
+
+    def when(entry: bytes) -> datetime:
+        found = date.search(entry)
+        assert found is not None, entry[:200]
+        return datetime.fromisoformat(found.group(1).decode())
+
+    return sorted(entries, key=when, reverse=sort_order != "ascending")
 
 
 def _xml_text(text: str) -> bytes:

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from paperwire.cli_support import open_context as _context
 from paperwire.cli_sync import sync
 from paperwire.cli_users import user
+from paperwire.cli_worker import jobs, worker
 from paperwire.config import load_settings
 from paperwire.context import Context
 from paperwire.feed import service as feed_service
@@ -342,3 +343,5 @@ def feed(
 
 main.add_command(user)
 main.add_command(sync)
+main.add_command(worker)
+main.add_command(jobs)

@@ -42,6 +42,17 @@ def run_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
         ["feed"],
         ["index"],
         ["search"],
+        ["user"],
+        ["user", "create"],
+        ["user", "set-role"],
+        ["sync"],
+        ["sync", "arxiv"],
+        ["sync", "oai"],
+        ["sync", "hf"],
+        ["worker"],
+        ["jobs"],
+        ["jobs", "list"],
+        ["jobs", "enqueue"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

@@ -6,21 +6,25 @@ by every thread of a process (the context creates it), so the spacing holds for 
 whole process: each request, retries included, first reserves the next free slot.
 
 Failures are bounded: a 5xx, a 429, a timeout or a dropped connection is retried at most
-``retries`` times with exponential backoff (longer when arXiv sends ``Retry-After``);
+``retries`` times with exponential backoff (longer when arXiv sends ``Retry-After``, in
+seconds or as an HTTP date; one asking for more than a minute ends the call at once);
 then, like any other bad answer (a 4xx, a body that is not an Atom feed), it raises
 :class:`~paperwire.errors.UpstreamError` with a message for the user. An id arXiv does
 not know is :class:`~paperwire.errors.NotFound`.
 
 :meth:`ArxivClient.query` takes any API parameters (``search_query``, ``id_list``,
 ``start``, ``max_results``, ``sortBy``...), so category harvests reuse the client;
-:meth:`ArxivClient.fetch_ids` fetches papers by id.
+:meth:`ArxivClient.fetch_ids` fetches papers by id. The spacing, retries and User-Agent
+live in :class:`PoliteHttp`, which the OAI-PMH harvester uses too.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -31,11 +35,11 @@ from paperwire.ingest.arxiv_atom import ArxivApiError, AtomPage, parse_atom_feed
 from paperwire.ingest.xmltree import XmlSyntaxError
 from paperwire.models import PaperRecord, ParsedRecord, RecordError
 
-__all__ = ["ArxivClient", "ArxivRejected"]
+__all__ = ["ArxivClient", "ArxivRejected", "PoliteHttp", "retry_after_seconds", "user_agent"]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_IDS_PER_REQUEST = 100  # keeps the URL short; arXiv pages results anyway
-MAX_RETRY_AFTER_S = 60.0  # a Retry-After longer than this is not waited for in a request
+MAX_RETRY_AFTER_S = 60.0  # a longer Retry-After ends the call (see PoliteHttp)
 _ERROR_ENTRY = b"arxiv.org/api/errors"
 
 
@@ -45,6 +49,111 @@ class ArxivRejected(UpstreamError):
 
 def user_agent(base_url: str) -> str:
     return f"paperwire/{__version__} (+{base_url})"
+
+
+class PoliteHttp:
+    """GETs to one service, politely: spaced, one connection, bounded retries.
+
+    Shared by the arXiv API client and the OAI-PMH harvester (``sync/oai_client.py``).
+    Each request, retries included, first reserves the next free slot, so request starts
+    stay ``interval_s`` apart for every thread using this object. Transient failures (a
+    5xx, a 429, a timeout, a dropped connection) are retried at most ``retries`` times,
+    waiting ``backoff_s``, then twice that, four times... or what ``Retry-After`` asks
+    when that is longer. A ``Retry-After`` beyond ``max_retry_after_s`` is not waited
+    for inside one call: it raises at once, so that a caller holding a lease (the worker)
+    is not stuck for many minutes, and the source is not asked again before it said.
+    ``service`` names the source in messages ("The arXiv API", "arXiv OAI-PMH").
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        agent: str,
+        accept: str,
+        interval_s: float = 3.0,
+        timeout_s: float = 20.0,
+        retries: int = 3,
+        backoff_s: float | None = None,
+        max_retry_after_s: float = MAX_RETRY_AFTER_S,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.service = service
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        self.retries = retries
+        # Retries wait the interval, then twice that, four times... (a second if no interval).
+        if backoff_s is None:
+            backoff_s = interval_s if interval_s > 0 else 1.0
+        self.backoff_s = backoff_s
+        self.max_retry_after_s = max_retry_after_s
+        self._http = httpx.Client(
+            headers={"User-Agent": agent, "Accept": accept},
+            timeout=timeout_s,
+            transport=transport,
+            follow_redirects=True,
+            # One connection per service, as arXiv asks of harvesters.
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        self._lock = threading.Lock()
+        self._next_at = 0.0  # time.monotonic() of the next free request slot
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _wait_turn(self) -> None:
+        """Sleep until this thread's reserved slot: request starts stay ``interval_s`` apart."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_at)
+            self._next_at = start + self.interval_s
+        if start > now:
+            time.sleep(start - now)
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str | int],
+        *,
+        waiting: Callable[[], None] | None = None,
+    ) -> bytes:
+        """The body of a 200 answer, after at most ``retries`` retries of transient failures.
+
+        ``waiting`` is called before each wait for a retry (the worker extends its lease).
+        Raises :class:`UpstreamError` with a message for the user when it gives up.
+        """
+        attempts = self.retries + 1
+        problem = "did not answer"
+        service = f"{self.service} ({url})"  # the operator sees which address failed
+        for attempt in range(attempts):
+            self._wait_turn()
+            retry_after = 0.0
+            try:
+                response = self._http.get(url, params=dict(params))
+            except httpx.TimeoutException:
+                problem = f"did not answer within {self.timeout_s:g} s"
+            except httpx.TransportError as error:
+                problem = f"could not be reached ({type(error).__name__})"
+            else:
+                if response.status_code == 200:
+                    return response.content
+                if response.status_code not in RETRY_STATUSES:
+                    raise UpstreamError(
+                        f"{service} refused the request (HTTP {response.status_code})."
+                    )
+                problem = f"answered HTTP {response.status_code}"
+                retry_after = retry_after_seconds(response.headers.get("retry-after", ""))
+                if retry_after > self.max_retry_after_s:
+                    raise UpstreamError(
+                        f"{service} {problem} and asked to wait {retry_after:.0f} s "
+                        "before asking again; please try again later."
+                    )
+            if attempt + 1 < attempts:
+                if waiting is not None:
+                    waiting()
+                time.sleep(max(self.backoff_s * 2**attempt, retry_after))
+        tries = f"{attempts} tr{'y' if attempts == 1 else 'ies'}"
+        raise UpstreamError(f"{service} {problem} ({tries}); please try again later.")
 
 
 class ArxivClient:
@@ -63,18 +172,16 @@ class ArxivClient:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self.retries = retries
-        # Retries wait the interval, then twice that, four times... (a second if no interval).
-        if backoff_s is None:
-            backoff_s = interval_s if interval_s > 0 else 1.0
-        self.backoff_s = backoff_s
-        self._http = httpx.Client(
-            headers={"User-Agent": agent, "Accept": "application/atom+xml"},
-            timeout=timeout_s,
+        self.http = PoliteHttp(
+            "The arXiv API",
+            agent=agent,
+            accept="application/atom+xml",
+            interval_s=interval_s,
+            timeout_s=timeout_s,
+            retries=retries,
+            backoff_s=backoff_s,
             transport=transport,
-            follow_redirects=True,
         )
-        self._lock = threading.Lock()
-        self._next_at = 0.0  # time.monotonic() of the next free request slot
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ArxivClient:
@@ -87,49 +194,23 @@ class ArxivClient:
         )
 
     def close(self) -> None:
-        self._http.close()
+        self.http.close()
 
     # --- requests ---------------------------------------------------------------------
 
-    def _wait_turn(self) -> None:
-        """Sleep until this thread's reserved slot: request starts stay ``interval_s`` apart."""
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_at)
-            self._next_at = start + self.interval_s
-        if start > now:
-            time.sleep(start - now)
+    def _get(
+        self, params: Mapping[str, str | int], waiting: Callable[[], None] | None = None
+    ) -> bytes:
+        return self.http.get(self.api_url, params, waiting=waiting)
 
-    def _get(self, params: Mapping[str, str | int]) -> bytes:
-        """The body of a 200 answer, after at most ``retries`` retries of transient failures."""
-        attempts = self.retries + 1
-        problem = "did not answer"
-        for attempt in range(attempts):
-            self._wait_turn()
-            retry_after = 0.0
-            try:
-                response = self._http.get(self.api_url, params=dict(params))
-            except httpx.TimeoutException:
-                problem = f"did not answer within {self.timeout_s:g} s"
-            except httpx.TransportError as error:
-                problem = f"could not be reached ({type(error).__name__})"
-            else:
-                if response.status_code == 200:
-                    return response.content
-                if response.status_code not in RETRY_STATUSES:
-                    raise UpstreamError(
-                        f"The arXiv API refused the request (HTTP {response.status_code})."
-                    )
-                problem = f"answered HTTP {response.status_code}"
-                retry_after = _retry_after(response)
-            if attempt + 1 < attempts:
-                time.sleep(max(self.backoff_s * 2**attempt, retry_after))
-        tries = f"{attempts} tr{'y' if attempts == 1 else 'ies'}"
-        raise UpstreamError(f"The arXiv API {problem} ({tries}); please try again later.")
+    def query(
+        self, params: Mapping[str, str | int], *, waiting: Callable[[], None] | None = None
+    ) -> AtomPage:
+        """One API request with these parameters, parsed (bad entries are RecordErrors).
 
-    def query(self, params: Mapping[str, str | int]) -> AtomPage:
-        """One API request with these parameters, parsed (bad entries are RecordErrors)."""
-        body = self._get(params)
+        ``waiting`` is called before each wait for a retry (see :meth:`PoliteHttp.get`).
+        """
+        body = self._get(params, waiting)
         try:
             return parse_atom_feed(body, self.api_url)
         except XmlSyntaxError as error:
@@ -175,10 +256,19 @@ class ArxivClient:
         return record
 
 
-def _retry_after(response: httpx.Response) -> float:
-    value = response.headers.get("retry-after", "")
+def retry_after_seconds(value: str, now: datetime | None = None) -> float:
+    """Seconds a ``Retry-After`` header asks for: a number, or an HTTP date (RFC 9110)."""
+    value = value.strip()
+    if not value:
+        return 0.0
     try:
         seconds = float(value)
     except ValueError:
-        return 0.0
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 0.0  # unreadable: fall back on the backoff
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(seconds, 0.0)

@@ -17,7 +17,7 @@ from paperwire import __version__
 from paperwire.config import Settings, load_settings
 from paperwire.context import build_context
 from paperwire.errors import NotSignedIn, RateLimited, UserError
-from paperwire.web import accounts, api, comments, feeds, pages, people, search, votes
+from paperwire.web import accounts, admin, api, comments, feeds, pages, people, search, votes
 from paperwire.web.auth import safe_next
 from paperwire.web.cache import ResponseCache
 from paperwire.web.csrf import CsrfMiddleware
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     # before api and pages: their /papers/{paper_id:path} would swallow these paths
     for community in (accounts, votes, comments, people):
         app.include_router(community.router)
+    admin.install(app)  # the sync admin page and the footer's "last synced" line
     app.include_router(search.router)  # before api: /api/papers/search is not a paper id
     app.include_router(api.router)
     app.include_router(feeds.router)

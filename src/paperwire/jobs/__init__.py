@@ -1,0 +1,1 @@
+"""Background work: a durable job queue in the database, the periodic schedule, the worker."""
