@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     submission_max_age_days: int = Field(default=14, ge=0)
     submission_daily_quota: int = Field(default=5, ge=0)
 
+    # Digests: how many papers a digest lists, how long a confirm link lasts, where
+    # List-Unsubscribe's mailto goes (default: the From address).
+    digest_papers: int = Field(default=10, ge=1, le=100)
+    digest_confirm_hours: int = Field(default=48, ge=1, le=24 * 30)
+    digest_max_attempts: int = Field(default=5, ge=1, le=20)
+    unsubscribe_mailto: str | None = None
+
     # Sync: where papers come from, and how often the worker looks (minutes; 0 = never).
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     hf_api_url: str = "https://huggingface.co"

@@ -321,3 +321,66 @@ sync_sources = Table(
     Column("last_error", Text),
     Column("last_counts", JSON),  # fetched, inserted, updated, unchanged, skipped
 )
+
+# --- Digests: subscriptions, the per-message outbox, suppressed addresses ---
+
+# A subscription is inactive ("pending") until its emailed link is confirmed; tokens are
+# stored as SHA-256 (the confirm link expires; the unsubscribe link lasts).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False),  # lowercased
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("frequency", String(10), nullable=False),  # "daily" (weekdays) or "weekly"
+    Column("hour_utc", Integer, nullable=False, server_default="7"),  # when to send
+    Column("topics", JSON, nullable=False),  # {"categories": [], "organizations": [], ...}
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("confirm_token_hash", String(64), unique=True),
+    Column("confirm_expires_at", DateTime(timezone=True)),
+    Column("unsubscribe_token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("unsubscribed_at", DateTime(timezone=True)),
+)
+Index("ix_subscriptions_email", subscriptions.c.email)
+Index("ix_subscriptions_status_frequency", subscriptions.c.status, subscriptions.c.frequency)
+
+# One row per subscription and period ("daily:2026-11-26", "weekly:2026-W48"): the unique
+# constraint means a period's digest is composed and sent at most once per subscription.
+# A row is marked "sending" (committed) before the SMTP conversation and "sent" after,
+# so a crash in between re-sends it once (same Message-ID) and never loses it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        Integer,
+        ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("period_key", String(40), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("message_id", String(200), nullable=False, unique=True),
+    Column("subject", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("status", String(20), nullable=False, server_default="queued"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("subscription_id", "period_key", name="uq_outbox_subscription_id_period_key"),
+)
+Index("ix_outbox_status_next_attempt_at", outbox.c.status, outbox.c.next_attempt_at)
+
+# Addresses that bounced hard (5xx) or complained: never mailed again.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
