@@ -15,6 +15,7 @@ from types import ModuleType
 from benchmarks import (
     csrf_sweep,
     daily_latency,
+    digest_send,
     embedding,
     import_throughput,
     search_fuzz,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, ModuleType] = {
         xss,
         sync_throughput,
         worker_index,
+        digest_send,
     )
 }
 

@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from paperwire.cli_digest import digest
 from paperwire.cli_support import open_context as _context
 from paperwire.cli_sync import sync
 from paperwire.cli_users import user
@@ -345,3 +346,4 @@ main.add_command(user)
 main.add_command(sync)
 main.add_command(worker)
 main.add_command(jobs)
+main.add_command(digest)

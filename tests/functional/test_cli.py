@@ -53,6 +53,9 @@ def run_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
         ["jobs"],
         ["jobs", "list"],
         ["jobs", "enqueue"],
+        ["digest"],
+        ["digest", "send"],
+        ["digest", "preview"],
     ],
 )
 def test_every_command_has_help(command: list[str]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from factories import make_user, sign_in
 from paperwire.models import Role
 from paperwire.web import introspect
+from paperwire.web.subscribe import CSRF_EXEMPT
 
 PARAM = re.compile(r"\{([^}:]+)(?::[^}]+)?\}")
 SAMPLE_VALUES = {"paper_id": "2510.01459", "id": "1", "slug": "some-org", "day": "2025-10-06"}
@@ -32,6 +33,9 @@ def state_changing_routes(client: TestClient) -> list[tuple[str, str]]:
             ),
         )
         for method, path in introspect.state_changing_routes(client.app)
+        # RFC 8058 one-click unsubscribe: exempt by design (the token in the path is the
+        # credential); tests/functional/test_unsubscribe.py checks it is the only one
+        if not path.startswith(CSRF_EXEMPT)
     ]
 
 

@@ -75,3 +75,17 @@ def password_reset(
         link=link,
         minutes=minutes if minutes is not None else settings.password_reset_minutes,
     )
+
+
+def confirm_subscription(
+    settings: Settings, email: str, link: str, hours: int | None = None
+) -> EmailMessage:
+    """The double opt-in mail of a digest subscription, with its confirm ``link``."""
+    return build(
+        settings,
+        email,
+        None,
+        "confirm_subscription",
+        link=link,
+        hours=hours if hours is not None else settings.digest_confirm_hours,
+    )

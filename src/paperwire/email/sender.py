@@ -40,7 +40,7 @@ class SmtpMailer:
         self.password = settings.smtp_password
         self.timeout = settings.smtp_timeout_s
 
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
         if self.security == "tls":
             return smtplib.SMTP_SSL(
                 self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
@@ -56,7 +56,7 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> None:
         try:
-            with self._connect() as smtp:
+            with self.connect() as smtp:
                 if self.username:
                     smtp.login(self.username, self.password or "")
                 refused = smtp.send_message(message)

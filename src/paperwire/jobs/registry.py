@@ -5,7 +5,9 @@
 - ``sync_oai`` (``paperwire sync oai``): set ("" for every set), from, until (YYYY-MM-DD);
 - ``sync_hf`` (``paperwire sync hf``): day (YYYY-MM-DD; default: today and the days
   missed since the last run);
-- ``index`` (``paperwire index``): keyword_only (true/false).
+- ``index`` (``paperwire index``): keyword_only (true/false);
+- ``send_digests`` (``paperwire digest send``): frequencies (a list or "daily,weekly";
+  default both): queue the digests due now and send the outbox.
 
 Every argument is optional (the settings give the defaults). Arguments are checked when
 a job is queued (:func:`normalize_args`), so a typo is refused at once with a message
@@ -22,6 +24,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from paperwire.context import Context
+from paperwire.digests.periods import FREQUENCIES
+from paperwire.digests.send import fill_and_send
 from paperwire.errors import UserError
 from paperwire.search import indexer
 from paperwire.search.keyword import IndexLocked
@@ -131,6 +135,19 @@ def _normalize_index(args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _normalize_digests(args: dict[str, Any]) -> dict[str, Any]:
+    _only("send_digests", args, {"frequencies"})
+    value = args.get("frequencies")
+    if not value:
+        return {}
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(item).strip() for item in items if str(item).strip()]
+    unknown = [name for name in names if name not in FREQUENCIES]
+    if unknown:
+        raise BadJobArgs(f"send_digests: frequency {unknown[0]!r} is not daily or weekly")
+    return {"frequencies": list(dict.fromkeys(names))}
+
+
 # --- running -----------------------------------------------------------------------------
 
 
@@ -188,6 +205,12 @@ def _run_index(context: Context, args: dict[str, Any], heartbeat: Heartbeat) -> 
     return asdict(report)
 
 
+def _run_digests(context: Context, args: dict[str, Any], heartbeat: Heartbeat) -> JobResult:
+    heartbeat()
+    frequencies = args.get("frequencies") or list(FREQUENCIES)
+    return fill_and_send(context, frequencies).counts()
+
+
 KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
@@ -222,6 +245,14 @@ KINDS: dict[str, JobKind] = {
             _run_index,
             _normalize_index,
             "bring the keyword index, embeddings and vector index up to date",
+        ),
+        JobKind(
+            "send_digests",
+            "paperwire digest send",
+            None,
+            _run_digests,
+            _normalize_digests,
+            "queue the email digests due now (each subscriber's hour) and send them",
         ),
     )
 }

@@ -28,11 +28,16 @@ from paperwire.errors import UserError
 from paperwire.jobs import queue
 from paperwire.search.vectors import VectorMeta
 from paperwire.store import jobs as job_store
+from paperwire.store import outbox as outbox_store
 from paperwire.store import search_state, sync_state
 from paperwire.store.schema import embedding_queue, keyword_queue
 
 SOURCE_KINDS = {"arxiv": "sync_arxiv", "oai": "sync_oai", "hf": "sync_hf"}
 INDEX = "index"
+SEND_DIGESTS = "send_digests"
+# The job only looks: each subscriber's own hour decides whether their digest is due, so
+# a short interval means digests go out within minutes of that hour.
+DIGEST_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +80,17 @@ def due_jobs(
     index_every: timedelta | None,
     last_index: datetime | None,
     index_has_work: bool,
+    digest_every: timedelta | None = None,
+    last_digest: datetime | None = None,
+    digest_has_work: bool = False,
 ) -> list[PlannedJob]:
     """The periodic jobs due at ``now``.
 
     A source is due when it has never run or its last run started ``sync_every`` ago
     (a run by hand, ``paperwire sync ...``, counts too). The index is due every
-    ``index_every`` when there is something to index. ``None`` intervals mean never.
+    ``index_every`` when there is something to index. Digests are looked at every
+    ``digest_every`` while there are active subscriptions or unsent messages. ``None``
+    intervals mean never.
     """
     check_sources(sources)
     planned: list[PlannedJob] = []
@@ -93,6 +103,10 @@ def due_jobs(
                 planned.append(PlannedJob(kind, unique_key(kind), reason=reason))
     if index_every is not None and index_has_work and _is_due(now, last_index, index_every):
         planned.append(PlannedJob(INDEX, unique_key(INDEX), reason="papers wait for the index"))
+    if digest_every is not None and digest_has_work and _is_due(now, last_digest, digest_every):
+        planned.append(
+            PlannedJob(SEND_DIGESTS, unique_key(SEND_DIGESTS), reason="digests may be due")
+        )
     return planned
 
 
@@ -132,6 +146,8 @@ def plan(context: Context, now: datetime | None = None) -> list[PlannedJob]:
         last_sync = {name: as_utc(state.last_started_at) for name, state in sources.items()}
         last = job_store.last_of_kind(conn, INDEX)
         has_work = index_has_work(context, conn) if settings.index_every_minutes > 0 else False
+        last_send = job_store.last_of_kind(conn, SEND_DIGESTS)
+        digests_waiting = outbox_store.has_work(conn)
     return due_jobs(
         now=now,
         sources=settings.followed_sources,
@@ -140,6 +156,9 @@ def plan(context: Context, now: datetime | None = None) -> list[PlannedJob]:
         index_every=_every(settings.index_every_minutes),
         last_index=last.created_at if last is not None else None,
         index_has_work=has_work,
+        digest_every=DIGEST_EVERY,
+        last_digest=last_send.created_at if last_send is not None else None,
+        digest_has_work=digests_waiting,
     )
 
 
