@@ -17,9 +17,19 @@ from paperwire import __version__
 from paperwire.config import Settings, load_settings
 from paperwire.context import build_context
 from paperwire.errors import NotSignedIn, RateLimited, UserError
-from paperwire.web import accounts, admin, api, comments, feeds, pages, people, search, votes
-from paperwire.web import digest as digest_routes
-from paperwire.web import subscribe as subscribe_routes
+from paperwire.web import (
+    accounts,
+    admin,
+    api,
+    comments,
+    digest,
+    feeds,
+    pages,
+    people,
+    search,
+    subscribe,
+    votes,
+)
 from paperwire.web.auth import safe_next
 from paperwire.web.cache import ResponseCache
 from paperwire.web.csrf import CsrfMiddleware
@@ -52,15 +62,13 @@ def create_app(settings: Settings) -> FastAPI:
         secret_key=settings.secret_key,
         base_url=settings.base_url,
         secure_cookie=settings.https,
-        exempt=subscribe_routes.CSRF_EXEMPT,  # RFC 8058 one-click unsubscribe posts
+        exempt=subscribe.CSRF_EXEMPT,  # RFC 8058 one-click unsubscribe posts
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # before api and pages: their /papers/{paper_id:path} would swallow these paths
-    for community in (accounts, votes, comments, people):
-        app.include_router(community.router)
+    for routes in (accounts, votes, comments, people, digest, subscribe):
+        app.include_router(routes.router)
     admin.install(app)  # the sync admin page and the footer's "last synced" line
-    app.include_router(digest_routes.router)  # the digest preview (issue 6)
-    app.include_router(subscribe_routes.router)  # digests: subscribe, confirm, unsubscribe
     app.include_router(search.router)  # before api: /api/papers/search is not a paper id
     app.include_router(api.router)
     app.include_router(feeds.router)
