@@ -28,18 +28,15 @@ Use it as a context manager::
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
+from typing import ClassVar
 
 from paperwire.config import Settings
+from replay_server import Fault, Query, ReplayServer, Reply, reply
+from replay_server import RecordedRequest as RecordedRequest
 
 ATOM_SAMPLE = (
     Path(__file__).resolve().parents[1].parent
@@ -80,34 +77,6 @@ _ERROR_FEED = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    at: float  # time.monotonic() when the request arrived
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    port: int = 0  # the client's port: one value means one connection
-
-
-@dataclass(slots=True)
-class _Faults:
-    errors: int = 0
-    error_status: int = 503
-    retry_after: str | None = None
-    slow: int = 0
-    slow_seconds: float = 0.0
-    malformed: int = 0
-    empty: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Fault:
-    kind: str  # "error", "slow", "malformed" or "empty"
-    status: int = 503
-    retry_after: str | None = None
-    seconds: float = 0.0
-
-
 @dataclass(slots=True)
 class _Sample:
     header: bytes
@@ -141,40 +110,13 @@ def _opensearch(header: bytes, total: int, start: int, per_page: int) -> bytes:
     return header
 
 
-class ArxivReplay:
+class ArxivReplay(ReplayServer):
+    url_path = "/api/query"
+    fault_order: ClassVar[tuple[str, ...]] = ("error", "slow", "malformed", "empty")
+
     def __init__(self, sample: Path = ATOM_SAMPLE) -> None:
         self._sample = _load(sample)
-        self._lock = threading.Lock()
-        self._faults = _Faults()
-        self._stopping = threading.Event()
-        self.requests: list[RecordedRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    # --- life cycle ---------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/query"
-
-    def __enter__(self) -> ArxivReplay:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self._stopping.set()  # ends slow answers still sleeping
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__()
 
     # --- the data -----------------------------------------------------------------------
 
@@ -209,54 +151,26 @@ class ArxivReplay:
 
     # --- switches -----------------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int = 503, retry_after: str | None = None) -> None:
-        """The next ``count`` requests answer HTTP ``status`` (with ``Retry-After``)."""
-        with self._lock:
-            self._faults.errors = count
-            self._faults.error_status = status
-            self._faults.retry_after = retry_after
-
-    def slow_next(self, count: int, seconds: float) -> None:
-        """The next ``count`` requests wait ``seconds`` before answering."""
-        with self._lock:
-            self._faults.slow, self._faults.slow_seconds = count, seconds
-
-    def malformed_next(self, count: int) -> None:
-        """The next ``count`` requests answer 200 with a body that is not XML."""
-        with self._lock:
-            self._faults.malformed = count
-
     def empty_next(self, count: int) -> None:
         """The next ``count`` requests answer a feed with the real totals but no entries."""
-        with self._lock:
-            self._faults.empty = count
-
-    def gaps(self) -> list[float]:
-        """Seconds between consecutive requests' arrivals."""
-        times = sorted(r.at for r in self.requests)
-        return [b - a for a, b in itertools.pairwise(times)]
+        self.queue_faults(count, Fault("empty"))
 
     # --- answering ----------------------------------------------------------------------
 
-    def _fault(self) -> _Fault | None:
-        """The misbehaviour due for this request, if any (each switch counts down)."""
-        with self._lock:
-            faults = self._faults
-            if faults.errors:
-                faults.errors -= 1
-                return _Fault("error", status=faults.error_status, retry_after=faults.retry_after)
-            if faults.slow:
-                faults.slow -= 1
-                return _Fault("slow", seconds=faults.slow_seconds)
-            if faults.malformed:
-                faults.malformed -= 1
-                return _Fault("malformed")
-            if faults.empty:
-                faults.empty -= 1
-                return _Fault("empty")
-        return None
+    def answer(self, path: str, query: Query, fault: Fault | None) -> Reply:
+        if fault is not None and fault.kind == "malformed":
+            body = self._feed(query)[:700]  # a feed cut off mid-way: not XML
+            return reply(200, body, "application/atom+xml")
+        if fault is not None and fault.kind == "empty":
+            feed = self._feed(query)
+            first = _ENTRY.search(feed)
+            body = feed[: first.start()] + b"</feed>\n" if first else feed
+            return reply(200, body, "application/atom+xml; charset=utf-8")
+        if path != "/api/query":
+            return reply(404, b"not found\n", "text/plain")
+        return reply(200, self._feed(query), "application/atom+xml; charset=utf-8")
 
-    def _feed(self, query: dict[str, list[str]]) -> bytes:
+    def _feed(self, query: Query) -> bytes:
         id_list = [i for part in query.get("id_list", []) for i in part.split(",") if i]
         with self._lock:
             entries = dict(self._sample.entries)
@@ -279,74 +193,6 @@ class ArxivReplay:
             chosen, total = matching[start : start + size], len(matching)
         header = _opensearch(self._sample.header, total, start, len(chosen))
         return header + b"".join(chosen) + b"</feed>\n"
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        replay = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without this, Nagle and delayed ACKs
-            # hold the body back ~40 ms on a kept-alive connection.
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # quiet tests
-
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
-                with replay._lock:
-                    replay.requests.append(
-                        RecordedRequest(
-                            time.monotonic(),
-                            parts.path,
-                            query,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            self.client_address[1],
-                        )
-                    )
-                fault = replay._fault()
-                if fault is not None and fault.kind == "error":
-                    headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                    self._answer(fault.status, b"Service Unavailable\n", "text/plain", headers)
-                    return
-                if fault is not None and fault.kind == "malformed":
-                    body = replay._feed(query)[:700]  # a feed cut off mid-way: not XML
-                    self._answer(200, body, "application/atom+xml")
-                    return
-                if fault is not None and fault.kind == "empty":
-                    feed = replay._feed(query)
-                    first = _ENTRY.search(feed)
-                    body = feed[: first.start()] + b"</feed>\n" if first else feed
-                    self._answer(200, body, "application/atom+xml; charset=utf-8")
-                    return
-                # a slow answer: arrives after the client's timeout (unless the server stops)
-                if (
-                    fault is not None
-                    and fault.kind == "slow"
-                    and replay._stopping.wait(fault.seconds)
-                ):
-                    return
-                if parts.path != "/api/query":
-                    self._answer(404, b"not found\n", "text/plain")
-                    return
-                self._answer(200, replay._feed(query), "application/atom+xml; charset=utf-8")
-
-            def _answer(
-                self, status: int, body: bytes, media: str, headers: dict[str, str] | None = None
-            ) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", media)
-                    self.send_header("Content-Length", str(len(body)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
-
-        return Handler
 
 
 def _search(entries: list[bytes], search: str, sort_by: str, sort_order: str) -> list[bytes]:

@@ -21,40 +21,24 @@ Use it as a context manager::
 from __future__ import annotations
 
 import gzip
-import itertools
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
 
+import replay_server
 from paperwire.config import Settings
+from replay_server import Fault, Query, ReplayServer, Reply, reply
 
 HF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hf-daily-papers"
 ENDPOINT = "/api/daily_papers"
+_JSON = "application/json; charset=utf-8"
 
 
 @dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    at: float  # time.monotonic() when the request arrived
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-
+class RecordedRequest(replay_server.RecordedRequest):
     @property
     def day(self) -> str | None:
         return self.query.get("date", [None])[0]
-
-
-@dataclass(frozen=True, slots=True)
-class _Fault:
-    kind: str  # "error", "slow" or "malformed"
-    status: int = 503
-    retry_after: str | None = None
-    seconds: float = 0.0
 
 
 def recorded_days(folder: Path = HF_DIR) -> dict[str, Path]:
@@ -73,42 +57,15 @@ def recorded_body(path: Path) -> bytes:
     return gzip.decompress(data) if path.name.endswith(".gz") else data
 
 
-class HfReplay:
+class HfReplay(ReplayServer):
+    # no url_path: the base URL, as ``PAPERWIRE_HF_API_URL`` takes it; no fault_order:
+    # faults are served in the order they were switched on
+    request_type = RecordedRequest
+
     def __init__(self, folder: Path = HF_DIR) -> None:
         self._files = recorded_days(folder)
         self._served: dict[str, bytes] = {}  # bodies replaced by serve()
-        self._lock = threading.Lock()
-        self._faults: list[_Fault] = []
-        self._stopping = threading.Event()
-        self.requests: list[RecordedRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    # --- life cycle ---------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL, as ``PAPERWIRE_HF_API_URL`` takes it."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> HfReplay:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self._stopping.set()  # ends slow answers still sleeping
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__()
 
     # --- the data -----------------------------------------------------------------------
 
@@ -129,97 +86,23 @@ class HfReplay:
         with self._lock:
             self._served[day] = body
 
-    # --- switches -----------------------------------------------------------------------
-
-    def fail_next(self, count: int, status: int = 503, retry_after: str | None = None) -> None:
-        """The next ``count`` requests answer HTTP ``status`` (with ``Retry-After``)."""
-        with self._lock:
-            self._faults.extend([_Fault("error", status=status, retry_after=retry_after)] * count)
-
-    def slow_next(self, count: int, seconds: float) -> None:
-        """The next ``count`` requests wait ``seconds`` before answering."""
-        with self._lock:
-            self._faults.extend([_Fault("slow", seconds=seconds)] * count)
-
-    def malformed_next(self, count: int) -> None:
-        """The next ``count`` requests answer 200 with the day's body cut off mid-way."""
-        with self._lock:
-            self._faults.extend([_Fault("malformed")] * count)
-
-    def gaps(self) -> list[float]:
-        """Seconds between consecutive requests' arrivals."""
-        times = sorted(r.at for r in self.requests)
-        return [b - a for a, b in itertools.pairwise(times)]
-
-    def _fault(self) -> _Fault | None:
-        with self._lock:
-            return self._faults.pop(0) if self._faults else None
-
     # --- answering ----------------------------------------------------------------------
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        replay = self
+    def reject(self, path: str, query: Query) -> Reply | None:
+        """Requests no fault reaches: another path, a missing or malformed date."""
+        if path != ENDPOINT:
+            return reply(404, b'{"error":"Not Found"}', _JSON)
+        try:
+            date.fromisoformat(query.get("date", [""])[0])
+        except ValueError:
+            return reply(400, b'{"error":"Invalid date"}', _JSON)
+        return None
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # quiet tests
-
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
-                with replay._lock:
-                    replay.requests.append(
-                        RecordedRequest(
-                            time.monotonic(),
-                            parts.path,
-                            query,
-                            {k.lower(): v for k, v in self.headers.items()},
-                        )
-                    )
-                if parts.path != ENDPOINT:
-                    self._answer(404, b'{"error":"Not Found"}')
-                    return
-                day = query.get("date", [""])[0]
-                try:
-                    date.fromisoformat(day)
-                except ValueError:
-                    self._answer(400, b'{"error":"Invalid date"}')
-                    return
-                fault = replay._fault()
-                if fault is not None and fault.kind == "error":
-                    headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                    self._answer(fault.status, b"Service Unavailable\n", headers, "text/plain")
-                    return
-                body = replay.body(day)
-                if fault is not None and fault.kind == "malformed":
-                    self._answer(200, body[: max(len(body) // 2, 1)])
-                    return
-                # a slow answer arrives after the client's timeout (unless the server stops)
-                if fault is not None and replay._stopping.wait(fault.seconds):
-                    return
-                self._answer(200, body)
-
-            def _answer(
-                self,
-                status: int,
-                body: bytes,
-                headers: dict[str, str] | None = None,
-                media: str = "application/json; charset=utf-8",
-            ) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", media)
-                    self.send_header("Content-Length", str(len(body)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
-
-        return Handler
+    def answer(self, path: str, query: Query, fault: Fault | None) -> Reply:
+        body = self.body(query["date"][0])
+        if fault is not None and fault.kind == "malformed":
+            return reply(200, body[: max(len(body) // 2, 1)], _JSON)
+        return reply(200, body, _JSON)
 
 
 def hf_replay_settings(settings: Settings, replay: HfReplay, **overrides: object) -> Settings:

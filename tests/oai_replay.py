@@ -38,20 +38,16 @@ Use it as a context manager; it listens on a free port of 127.0.0.1::
 
 from __future__ import annotations
 
-import itertools
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
+from typing import ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
-from arxiv_replay import RecordedRequest
 from paperwire.config import Settings
+from replay_server import Fault, Query, ReplayServer, Reply, reply
+from replay_server import RecordedRequest as RecordedRequest
 
 OAI_SAMPLE = (
     Path(__file__).resolve().parents[1].parent
@@ -98,16 +94,6 @@ class _Harvest:
     records: tuple[OaiRecord, ...]
 
 
-@dataclass(slots=True)
-class _Faults:
-    errors: int = 0
-    error_status: int = 503
-    retry_after: str | None = None
-    slow: int = 0
-    slow_seconds: float = 0.0
-    malformed: int = 0
-
-
 class _OaiProblem(Exception):
     def __init__(self, code: str, message: str = "") -> None:
         super().__init__(code)
@@ -147,7 +133,10 @@ def _day(value: str, name: str) -> date:
     raise _OaiProblem("badArgument", f"Illegal date for {name}: {value!r}")
 
 
-class OaiReplay:
+class OaiReplay(ReplayServer):
+    url_path = "/oai"
+    fault_order: ClassVar[tuple[str, ...]] = ("error", "slow", "malformed")
+
     def __init__(
         self, page_size: int = 100, delay_s: float = 0.0, sample: Path = OAI_SAMPLE
     ) -> None:
@@ -156,40 +145,10 @@ class OaiReplay:
         self.page_size = page_size
         self.delay_s = delay_s
         self._head, self.records = _load(sample)
-        self._lock = threading.Lock()
-        self._faults = _Faults()
         self._harvests: dict[str, _Harvest] = {}
         self._next_harvest = FIRST_HARVEST_ID
-        self._stopping = threading.Event()
-        self.requests: list[RecordedRequest] = []
         self._pages_served = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    # --- life cycle ---------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/oai"
-
-    def __enter__(self) -> OaiReplay:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        self._stopping.set()  # ends slow answers and delays still sleeping
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__()
 
     # --- the data -----------------------------------------------------------------------
 
@@ -210,34 +169,12 @@ class OaiReplay:
 
     # --- switches -----------------------------------------------------------------------
 
-    def fail_next(self, count: int, status: int = 503, retry_after: str | None = None) -> None:
-        """The next ``count`` requests answer HTTP ``status`` (with ``Retry-After``)."""
-        with self._lock:
-            self._faults.errors = count
-            self._faults.error_status = status
-            self._faults.retry_after = retry_after
-
-    def slow_next(self, count: int, seconds: float) -> None:
-        """The next ``count`` requests wait ``seconds`` before answering."""
-        with self._lock:
-            self._faults.slow, self._faults.slow_seconds = count, seconds
-
-    def malformed_next(self, count: int) -> None:
-        """The next ``count`` requests answer 200 with the page cut off mid-way (not XML)."""
-        with self._lock:
-            self._faults.malformed = count
-
     def expire_tokens(self) -> None:
         """Forget every resumption token issued so far (as a repository restart does)."""
         with self._lock:
             self._harvests.clear()
 
     # --- what happened ------------------------------------------------------------------
-
-    def gaps(self) -> list[float]:
-        """Seconds between consecutive requests' arrivals."""
-        times = sorted(r.at for r in self.requests)
-        return [b - a for a, b in itertools.pairwise(times)]
 
     def pages_served(self) -> int:
         """Pages answered with records (faults and OAI errors not counted)."""
@@ -252,21 +189,20 @@ class OaiReplay:
 
     # --- answering ----------------------------------------------------------------------
 
-    def _fault(self) -> tuple[str, float, int, str | None] | None:
-        with self._lock:
-            faults = self._faults
-            if faults.errors:
-                faults.errors -= 1
-                return "error", 0.0, faults.error_status, faults.retry_after
-            if faults.slow:
-                faults.slow -= 1
-                return "slow", faults.slow_seconds, 0, None
-            if faults.malformed:
-                faults.malformed -= 1
-                return "malformed", 0.0, 0, None
-        return None
+    def answer(self, path: str, query: Query, fault: Fault | None) -> Reply | None:
+        if path != "/oai":
+            return reply(404, b"not found\n", "text/plain")
+        body, has_records = self._answer_query(query)
+        if has_records and self.delay_s and self.pause(self.delay_s):
+            return None
+        if fault is not None and fault.kind == "malformed":
+            body = body[: len(body) // 2]  # cut off mid-way: not XML
+        elif has_records:
+            with self._lock:
+                self._pages_served += 1
+        return reply(200, body, "text/xml; charset=utf-8")
 
-    def _answer_query(self, query: dict[str, list[str]]) -> tuple[bytes, bool]:
+    def _answer_query(self, query: Query) -> tuple[bytes, bool]:
         """The OAI-PMH document answering ``query``, and whether it holds records."""
         args = {name: values[-1] for name, values in query.items()}
         try:
@@ -342,67 +278,6 @@ class OaiReplay:
     def _error(self, problem: _OaiProblem, attrs: dict[str, str]) -> bytes:
         error = f"    <error code={quoteattr(problem.code)}>{escape(problem.message)}</error>\n"
         return self._envelope(attrs) + error.encode() + b"</OAI-PMH>\n"
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        replay = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without this, Nagle and delayed ACKs
-            # hold the body back ~40 ms on a kept-alive connection.
-            disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # quiet tests
-
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                query = parse_qs(parts.query)
-                with replay._lock:
-                    replay.requests.append(
-                        RecordedRequest(
-                            time.monotonic(),
-                            parts.path,
-                            query,
-                            {k.lower(): v for k, v in self.headers.items()},
-                            self.client_address[1],
-                        )
-                    )
-                fault = replay._fault()
-                if fault is not None and fault[0] == "error":
-                    headers = {"Retry-After": fault[3]} if fault[3] else {}
-                    self._answer(fault[2], b"Service Unavailable\n", "text/plain", headers)
-                    return
-                if fault is not None and fault[0] == "slow" and replay._stopping.wait(fault[1]):
-                    return
-                if parts.path != "/oai":
-                    self._answer(404, b"not found\n", "text/plain")
-                    return
-                body, has_records = replay._answer_query(query)
-                if has_records and replay.delay_s and replay._stopping.wait(replay.delay_s):
-                    return
-                if fault is not None and fault[0] == "malformed":
-                    body = body[: len(body) // 2]  # cut off mid-way: not XML
-                elif has_records:
-                    with replay._lock:
-                        replay._pages_served += 1
-                self._answer(200, body, "text/xml; charset=utf-8")
-
-            def _answer(
-                self, status: int, body: bytes, media: str, headers: dict[str, str] | None = None
-            ) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", media)
-                    self.send_header("Content-Length", str(len(body)))
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
-
-        return Handler
 
 
 def oai_settings(settings: Settings, replay: OaiReplay, **overrides: object) -> Settings:
