@@ -53,7 +53,9 @@ def check(
         for rule_text, subject in limits:
             rule = Rule.parse(rule_text)
             window = now - now % rule.seconds
-            hits = store.add_hit(conn, f"{action}:{subject}", window)
+            # keys hold user input (a log-in name): no NUL, which PostgreSQL text refuses
+            key = f"{action}:{subject}".replace("\x00", "\ufffd")[:200]
+            hits = store.add_hit(conn, key, window)
             if hits > rule.count:
                 retry_after = max(1, window + rule.seconds - now)
                 refused = max(refused or 0, retry_after)

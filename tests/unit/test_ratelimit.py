@@ -55,3 +55,16 @@ def test_concurrent_hits_are_all_counted(engine: Engine) -> None:
         hits = conn.execute(select(func.sum(rate_limits.c.hits))).scalar_one()
     assert hits == 80
     assert refused == []
+
+
+def test_subjects_with_nul_and_long_names_are_counted(engine: Engine) -> None:
+    """Log-in names are user input: a NUL (which PostgreSQL text refuses) or a very long
+    name still counts, under a key the database can store."""
+    hostile = "login:ada\x00" + "x" * 500
+    for _ in range(2):
+        ratelimit.check(engine, "log-in", [("2/hour", hostile)])
+    with pytest.raises(RateLimited):
+        ratelimit.check(engine, "log-in", [("2/hour", hostile)])
+    with engine.connect() as conn:
+        keys = conn.execute(select(rate_limits.c.key)).scalars().all()
+    assert all("\x00" not in key and len(key) <= 200 for key in keys)

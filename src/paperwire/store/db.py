@@ -14,7 +14,10 @@ from paperwire.config import Settings
 def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        # Unbounded overflow for the same reason as SQLite's below (a bounded pool
+        # deadlocks FastAPI's thread pool, fastapi#3205); PostgreSQL's max_connections
+        # is the real bound.
+        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=-1)
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # No upper bound on connections (max_overflow=-1): FastAPI opens a request's

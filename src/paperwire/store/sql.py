@@ -10,9 +10,18 @@ from sqlalchemy.sql.dml import Insert
 
 
 def insert_ignoring_conflicts(conn: Connection, table: Table) -> Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the connection's dialect.
+
+    Callers read ``rowcount`` (1: inserted, 0: it was there). On PostgreSQL, SQLAlchemy
+    adds ``RETURNING`` to single-row inserts and then reports -1 unless asked to keep
+    the count (found running the suite against PostgreSQL 18 with psycopg 3).
+    """
     if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return (
+            postgresql.insert(table)
+            .on_conflict_do_nothing()
+            .execution_options(preserve_rowcount=True)
+        )
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"unsupported database dialect: {conn.dialect.name}")
