@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from account_support import MakeClient, client_factory
 from paperwire.config import Settings
 from paperwire.ingest.pipeline import import_paths
 from paperwire.search import indexer
@@ -17,6 +18,7 @@ from paperwire.search.resources import SearchResources
 from paperwire.store.db import make_engine
 from paperwire.store.migrate import upgrade
 from paperwire.web.app import create_app
+from smtp_server import SmtpServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT.parent / "shared" / "data"
@@ -123,3 +125,21 @@ SCIFACT_DIR = DATA_DIR / "eval" / "scifact"
 def semantic_settings(settings: Settings) -> Settings:
     """Like ``settings``, with semantic search on and the shared model cache."""
     return settings.model_copy(update={"semantic": True, "model_dir": MODEL_DIR})
+
+
+# Accounts and mail: clients with their own CSRF cookie, and a real SMTP server.
+@pytest.fixture
+def make_client(settings: Settings) -> Iterator[MakeClient]:
+    with client_factory(settings) as make:
+        yield make
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_client(make_client: MakeClient, smtp: SmtpServer) -> TestClient:
+    return make_client(**smtp.settings_update())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -16,7 +15,6 @@ from sqlalchemy import Engine, func, select, update
 from account_support import (
     GENERIC,
     MakeClient,
-    client_factory,
     csrf_field,
     form_token,
     log_in,
@@ -30,13 +28,6 @@ from paperwire.clock import utcnow
 from paperwire.config import Settings
 from paperwire.store.schema import sessions, users
 from paperwire.web.auth import SESSION_COOKIE
-
-
-@pytest.fixture
-def make_client(settings: Settings) -> Iterator[MakeClient]:
-    with client_factory(settings) as make:
-        yield make
-
 
 # --- sign-up ---
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -20,7 +19,6 @@ from sqlalchemy import Engine, func, select, update
 from account_support import (
     SENT,
     MakeClient,
-    client_factory,
     csrf_field,
     form_token,
     log_in,
@@ -34,23 +32,6 @@ from paperwire.store.schema import password_resets
 from smtp_server import SmtpServer, free_port
 
 LINK = re.compile(r"https?://\S+/reset-password\?token=[\w-]+")
-
-
-@pytest.fixture
-def make_client(settings: Settings) -> Iterator[MakeClient]:
-    with client_factory(settings) as make:
-        yield make
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_client(make_client: MakeClient, smtp: SmtpServer) -> TestClient:
-    return make_client(**smtp.settings_update())
 
 
 def request_reset(client: TestClient, email: str) -> httpx.Response:

@@ -6,7 +6,6 @@ topics, members' settings pages and the JSON twins."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select, update
 
-from account_support import MakeClient, client_factory, csrf_field, form_token, text_of
+from account_support import MakeClient, csrf_field, form_token, text_of
 from factories import api_token, csrf_token, make_user, sign_in
 from paperwire.clock import utcnow
 from paperwire.config import Settings
@@ -28,23 +27,6 @@ from paperwire.web.subscribe import SENT
 from smtp_server import SmtpServer
 
 LINK = re.compile(r"https?://\S+/subscribe/confirm\?token=[\w-]+")
-
-
-@pytest.fixture
-def make_client(settings: Settings) -> Iterator[MakeClient]:
-    with client_factory(settings) as make:
-        yield make
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_client(make_client: MakeClient, smtp: SmtpServer) -> TestClient:
-    return make_client(**smtp.settings_update())
 
 
 def subscribe(client: TestClient, email: str, **fields: Any) -> httpx.Response:

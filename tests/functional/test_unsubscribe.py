@@ -5,16 +5,14 @@ headers the sender uses, secret-key rotation, unsubscribing by address, re-subsc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from account_support import MakeClient, client_factory, csrf_field, form_token, text_of
+from account_support import MakeClient, csrf_field, form_token, text_of
 from paperwire.config import Settings
 from paperwire.digests import subscriptions as service
 from paperwire.store.schema import subscriptions
@@ -24,12 +22,6 @@ from smtp_server import SmtpServer
 
 ONE_CLICK = {"Content-Type": "application/x-www-form-urlencoded"}
 LINK = re.compile(r"https?://\S+/subscribe/confirm\?token=[\w-]+")
-
-
-@pytest.fixture
-def make_client(settings: Settings) -> Iterator[MakeClient]:
-    with client_factory(settings) as make:
-        yield make
 
 
 def active_subscription(engine: Engine, settings: Settings, email: str) -> tuple[int, str]:
