@@ -53,7 +53,6 @@ from paperwire.context import Context, build_context
 from paperwire.ingest.pipeline import import_paths
 from paperwire.search import indexer
 from paperwire.search import service as search_service
-from paperwire.search.vectors import VectorMeta
 from paperwire.store import search_state
 from paperwire.store.migrate import upgrade
 from paperwire.store.schema import embedding_queue, jobs, keyword_queue
@@ -198,7 +197,7 @@ def _run(args: argparse.Namespace, folder: Path) -> list[Table]:
                 worker.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 worker.kill()
-    meta = VectorMeta.read(context.search.vector_path)
+    meta = context.search.vector_meta()
     if meta is None or meta.count != total:
         raise BenchmarkFailed(f"the vector index holds {meta.count if meta else 0}, not {total}")
 
@@ -259,7 +258,7 @@ def _observe(engine: Engine, context: Context, timeline: Timeline, total: int) -
         timeline.mark("keyword index updated (findable by words)")
     if status is not None and embedding == 0:
         timeline.mark("embeddings computed")
-    meta = VectorMeta.read(context.search.vector_path)
+    meta = context.search.vector_meta()
     if embedding == 0 and meta is not None and meta.seq >= written and meta.count == total:
         timeline.mark("vector index updated (findable by meaning)")
     if status == "done":

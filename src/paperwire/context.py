@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from paperwire.config import Settings
 from paperwire.email.sender import Mailer, make_mailer
 from paperwire.ingest.arxiv_api import ArxivClient
+from paperwire.pacing import SharedSpacing
 from paperwire.search.resources import SearchResources
 from paperwire.store.db import make_engine
 
@@ -27,13 +28,23 @@ class Context:
     def arxiv(self) -> ArxivClient:
         """The process's one arXiv API client, made on first use.
 
-        One per process, so that its request spacing holds for every thread; the lock
-        keeps two first uses at once from making two.
+        Its request spacing lives in the database, so it holds for every thread of every
+        web process and worker together (see :mod:`paperwire.pacing`); the lock keeps two
+        first uses at once from making two clients.
         """
         with self._lock:
             if self._arxiv is None:
-                self._arxiv = ArxivClient.from_settings(self.settings)
+                self._arxiv = ArxivClient.from_settings(
+                    self.settings, spacing=self.shared_spacing(self.settings.arxiv_api_url)
+                )
             return self._arxiv
+
+    def shared_spacing(self, url: str, interval_s: float | None = None) -> SharedSpacing:
+        """Request spacing for ``url``'s host, shared by every process on this database
+        (``interval_s`` defaults to arXiv's, ``arxiv_request_interval_s``)."""
+        if interval_s is None:
+            interval_s = self.settings.arxiv_request_interval_s
+        return SharedSpacing(self.engine, url, interval_s)
 
     def close(self) -> None:
         with self._lock:
@@ -44,9 +55,10 @@ class Context:
 
 
 def build_context(settings: Settings) -> Context:
+    engine = make_engine(settings)
     return Context(
         settings=settings,
-        engine=make_engine(settings),
-        search=SearchResources(settings),
+        engine=engine,
+        search=SearchResources(settings, engine),
         mailer=make_mailer(settings),
     )

@@ -26,7 +26,6 @@ from paperwire.config import Settings
 from paperwire.context import Context
 from paperwire.errors import UserError
 from paperwire.jobs import queue
-from paperwire.search.vectors import VectorMeta
 from paperwire.store import jobs as job_store
 from paperwire.store import outbox as outbox_store
 from paperwire.store import search_state, sync_state
@@ -132,7 +131,7 @@ def index_has_work(context: Context, conn: Connection) -> bool:
         return False
     if search_state.count_pending(conn, embedding_queue):
         return True
-    meta = VectorMeta.read(context.search.vector_path)
+    meta = context.search.vector_meta()
     written = search_state.embedding_seq(conn)
     return written > (meta.seq if meta is not None else 0)
 

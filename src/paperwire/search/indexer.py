@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, select
 
 from paperwire.clock import as_utc
-from paperwire.search.keyword import KeywordDoc, KeywordIndex
-from paperwire.search.resources import SearchResources
-from paperwire.search.vectors import INDEX_FILE as VECTOR_INDEX_FILE
-from paperwire.search.vectors import META_FILE as VECTOR_META_FILE
-from paperwire.search.vectors import VectorMeta, VectorWriter, decode, encode
+from paperwire.search.keyword import KeywordDoc
+from paperwire.search.resources import Keyword, SearchResources
+from paperwire.search.vectors import VectorMeta, decode, encode
 from paperwire.store import search_state
 from paperwire.store.schema import embedding_queue, keyword_queue, links, organizations, papers
 from paperwire.store.sql import chunks
@@ -78,16 +76,15 @@ def _keyword_docs(conn: Connection, paper_ids: list[str]) -> list[KeywordDoc]:
     ]
 
 
-def open_keyword_index(engine: Engine, resources: SearchResources) -> KeywordIndex:
+def open_keyword_index(engine: Engine, resources: SearchResources) -> Keyword:
     """The keyword index, created (and every paper queued) when missing or foreign."""
     with engine.connect() as conn:
         instance = search_state.instance_id(conn)
     index = resources.keyword(instance)
     if index is None:
-        index = KeywordIndex.create(resources.keyword_path, instance)
+        index = resources.create_keyword(instance)
         with engine.begin() as conn:
             search_state.enqueue_all(conn, keyword_queue)
-        resources.set_keyword(index)
     return index
 
 
@@ -154,10 +151,10 @@ def update_vectors(
 
     with engine.connect() as conn:
         instance = search_state.instance_id(conn)
-    meta = VectorMeta.read(resources.vector_path)
+    meta = resources.vector_meta()
     if meta is not None and (meta.instance_id != instance or meta.model != model):
         meta = None  # another database's or another model's vectors: start again
-    writer = VectorWriter(resources.vector_path, dim, meta)
+    writer = resources.vector_writer(dim, meta)
     seq = writer.meta.seq if writer.meta is not None else 0
     added = 0
     while True:
@@ -190,16 +187,9 @@ def rebuild_keyword(engine: Engine, resources: SearchResources) -> None:
     """Start the keyword index afresh; the next update_keyword fills it from the store."""
     with engine.connect() as conn:
         instance = search_state.instance_id(conn)
-    index = KeywordIndex.create(resources.keyword_path, instance)
+    resources.create_keyword(instance)
     with engine.begin() as conn:
         search_state.enqueue_all(conn, keyword_queue)
-    resources.set_keyword(index)
-
-
-def drop_vectors(resources: SearchResources) -> None:
-    """Forget the vector index; the next update_vectors rebuilds it from stored embeddings."""
-    for name in (VECTOR_META_FILE, VECTOR_INDEX_FILE):
-        (resources.vector_path / name).unlink(missing_ok=True)
 
 
 def requeue_embeddings(engine: Engine) -> None:
@@ -229,7 +219,7 @@ def run_index(
     report = IndexReport()
     if rebuild:
         rebuild_keyword(engine, resources)
-        drop_vectors(resources)
+        resources.drop_vectors()
     pending = pending_counts(engine)
     report.keyword_docs = update_keyword(
         engine, resources, start("keyword index", pending["keyword"])

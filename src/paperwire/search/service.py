@@ -21,9 +21,9 @@ from paperwire.clock import as_utc
 from paperwire.models import Paper
 from paperwire.search import indexer
 from paperwire.search.hybrid import Fusion, pin_first, reciprocal_rank_fusion
-from paperwire.search.keyword import IndexLocked, KeywordIndex
+from paperwire.search.keyword import IndexLocked
 from paperwire.search.query import Filters, ParsedQuery, parse_query
-from paperwire.search.resources import SearchResources
+from paperwire.search.resources import Keyword, SearchResources
 from paperwire.search.snippets import highlight_title, query_terms, snippet
 from paperwire.store import papers as paper_store
 from paperwire.store import search_state
@@ -153,7 +153,7 @@ class _Searcher:
         with self.engine.connect() as conn:
             return search_state.instance_and_backlog(conn, keyword_queue)
 
-    def keyword_index(self) -> KeywordIndex | None:
+    def keyword_index(self) -> Keyword | None:
         """The keyword index, first absorbing a small backlog so new papers are findable."""
         instance, backlog = self._pending()
         index = self.resources.keyword(instance)
@@ -300,7 +300,7 @@ def search(
     return results
 
 
-def _pins(conn: Connection, index: KeywordIndex | None, parsed: ParsedQuery, raw: str) -> list[str]:
+def _pins(conn: Connection, index: Keyword | None, parsed: ParsedQuery, raw: str) -> list[str]:
     candidates = list(parsed.arxiv_ids)
     if index is not None and parsed.words and not parsed.arxiv_ids:
         candidates.extend(index.exact_title(raw))
