@@ -13,6 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from paperwire.cli_db import db_copy
 from paperwire.cli_digest import digest
 from paperwire.cli_support import open_context as _context
 from paperwire.cli_sync import sync
@@ -342,6 +343,7 @@ def feed(
         click.echo(f"{rank:3}. {entry.upvotes:4} ▲  {entry.paper.id}  {entry.paper.title}{org}")
 
 
+db.add_command(db_copy)
 main.add_command(user)
 main.add_command(sync)
 main.add_command(worker)
