@@ -13,6 +13,7 @@ import sys
 from types import ModuleType
 
 from benchmarks import (
+    backends,
     csrf_sweep,
     daily_latency,
     digest_send,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, ModuleType] = {
         sync_throughput,
         worker_index,
         digest_send,
+        backends,
     )
 }
 

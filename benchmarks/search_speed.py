@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from benchmarks._common import (
     ARXIV_LISTINGS,
     CACHE_DIR,
@@ -174,18 +176,26 @@ def queries(real: list[dict[str, Any]], per_class: int, seed: int = 11) -> dict[
 # -- building -----------------------------------------------------------------------------
 
 
-def build(workdir: Path, real: list[dict[str, Any]], size: int, sample: int) -> tuple[Any, Table]:
-    """Import, index, embed and build the vector index; returns the context and timings."""
+def build(
+    workdir: Path,
+    real: list[dict[str, Any]],
+    size: int,
+    sample: int,
+    database_url: str | None = None,
+    base: Any = None,
+) -> tuple[Any, Table, Any]:
+    """Import, index, embed and build the vector index on SQLite (a file in ``workdir``)
+    or on the empty database at ``database_url``; returns the context, the timings and
+    the embedded real abstracts (pass them back as ``base`` to skip embedding again)."""
     import numpy as np
 
-    from paperwire.config import Settings
     from paperwire.context import build_context
     from paperwire.ingest.pipeline import import_paths
     from paperwire.search import indexer
     from paperwire.search.embed import document_text
     from paperwire.search.vectors import encode
     from paperwire.store import migrate, search_state
-    from paperwire.store.schema import embedding_queue
+    from paperwire.store.schema import embedding_queue, papers
     from paperwire.store.sql import chunks
 
     if workdir.exists():
@@ -201,8 +211,8 @@ def build(workdir: Path, real: list[dict[str, Any]], size: int, sample: int) -> 
                 if row is None:
                     break
                 out.write(json.dumps(row) + "\n")
-    settings = Settings(database_url=f"sqlite:///{workdir / 'speed.db'}", semantic=True)
-    context = build_context(settings)
+    context = build_context(corpus_settings(workdir, database_url))
+    in_database = context.search.in_database
     migrate.upgrade(context.engine)
     say(f"speed: importing {size:,} papers ...")
     with Stopwatch() as watch:
@@ -213,21 +223,26 @@ def build(workdir: Path, real: list[dict[str, Any]], size: int, sample: int) -> 
     say("speed: keyword index ...")
     with Stopwatch() as watch, context.search.writing():
         indexer.update_keyword(context.engine, context.search)
-    timings.add("keyword index build (tantivy)", watch.wall, size / watch.wall)
+    kind = "tsvector + GIN" if in_database else "tantivy"
+    timings.add(f"keyword index build ({kind})", watch.wall, size / watch.wall)
 
     embedder = context.search.embedder()
-    say(f"speed: embedding {sample:,} real abstracts ...")
-    picked = real[:sample]
-    with Stopwatch() as watch:
-        base = embedder.embed_documents([document_text(p["title"], p["abstract"]) for p in picked])
-    timings.add(f"embed {sample:,} real abstracts", watch.wall, sample / watch.wall)
+    if base is None:
+        say(f"speed: embedding {sample:,} real abstracts ...")
+        picked = real[:sample]
+        with Stopwatch() as watch:
+            base = embedder.embed_documents(
+                [document_text(p["title"], p["abstract"]) for p in picked]
+            )
+        timings.add(f"embed {sample:,} real abstracts", watch.wall, sample / watch.wall)
     rng = np.random.default_rng(5)
     say("speed: storing vectors ...")
     with Stopwatch() as watch:
         with context.engine.connect() as conn:
-            ids = [row[0] for row in conn.exec_driver_sql("SELECT id FROM papers ORDER BY rowid")]
+            # Sorted here, not by the database: both backends give a paper the same vector.
+            ids = sorted(conn.execute(select(papers.c.id)).scalars())
         for part in chunks(list(range(len(ids))), 20_000):
-            vectors = base[[i % sample for i in part]]
+            vectors = base[[i % len(base) for i in part]]
             vectors = vectors + rng.normal(0, NOISE, vectors.shape).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             with context.engine.begin() as conn:
@@ -242,17 +257,26 @@ def build(workdir: Path, real: list[dict[str, Any]], size: int, sample: int) -> 
     say("speed: vector index (HNSW) ...")
     with Stopwatch() as watch, context.search.writing():
         indexer.update_vectors(context.engine, context.search, embedder.name, embedder.dim)
-    timings.add("vector index build (usearch HNSW)", watch.wall, size / watch.wall)
-    return context, timings
+    kind = "pgvector HNSW, halfvec" if in_database else "usearch HNSW, f16"
+    timings.add(f"vector index build ({kind})", watch.wall, size / watch.wall)
+    return context, timings, base
 
 
-def reuse(workdir: Path, size: int) -> tuple[Any, Table]:
+def corpus_settings(workdir: Path, database_url: str | None) -> Any:
     from paperwire.config import Settings
+
+    return Settings(
+        database_url=database_url or f"sqlite:///{workdir / 'speed.db'}",
+        index_dir=workdir / "speed-index",
+        semantic=True,
+    )
+
+
+def reuse(workdir: Path, size: int, database_url: str | None = None) -> tuple[Any, Table]:
     from paperwire.context import build_context
 
-    settings = Settings(database_url=f"sqlite:///{workdir / 'speed.db'}", semantic=True)
     timings = Table(f"The {size:,}-paper corpus (reused)", ["step", "seconds", "per second"])
-    return build_context(settings), timings
+    return build_context(corpus_settings(workdir, database_url)), timings
 
 
 # -- measuring ----------------------------------------------------------------------------
@@ -425,7 +449,7 @@ def run(args: argparse.Namespace) -> list[Table]:
             context, timings = reuse(workdir, size)
         else:
             marker.unlink(missing_ok=True)
-            context, timings = build(workdir, real, size, args.sample)
+            context, timings, _ = build(workdir, real, size, args.sample)
             marker.write_text("complete\n")
         latency = Table(
             f"Search latency at {size:,} papers (ms, one client, 2 cores)",

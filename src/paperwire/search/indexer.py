@@ -156,6 +156,8 @@ def update_vectors(
         meta = None  # another database's or another model's vectors: start again
     writer = resources.vector_writer(dim, meta)
     seq = writer.meta.seq if writer.meta is not None else 0
+    with engine.connect() as conn:
+        writer.expect(search_state.count_embeddings_since(conn, seq))
     added = 0
     while True:
         with engine.connect() as conn:

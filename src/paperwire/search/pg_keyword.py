@@ -9,27 +9,30 @@ the boosts of ``FieldWeights``.
 
 PostgreSQL scores every match of a query (there is no top-k pruning like tantivy's
 block-max WAND), so a query of very common words would score a large part of the
-archive. At most ``RANK_LIMIT`` matches are scored: below that the ranking is exact,
-above it the best of an arbitrary ``RANK_LIMIT`` matches come first (docs/postgresql.md).
+archive. At most ``RANK_LIMIT`` matches are scored: below that the ranking is exact.
+Above it, papers with a query word in their title are taken first (a small second
+``tsvector`` finds them), then other matches, in no particular order (docs/postgresql.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    and_,
+    Subquery,
     cast,
     delete,
     func,
     literal,
     literal_column,
     select,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, insert
 
@@ -38,38 +41,42 @@ from paperwire.search.keyword import SCHEMA_VERSION, FieldWeights, KeywordDoc, K
 from paperwire.search.query import Filters, ParsedQuery
 from paperwire.store.search_tables import search_documents, search_index_state
 
-RANK_LIMIT = 10_000
+RANK_LIMIT = 5_000
 RANK_FUNCTION = "ts_rank"
 # No length normalization: of ts_rank's options, this ranks closest to tantivy's BM25
 # (top-10 overlap 0.62 over 100 queries of five kinds on the HF archive; 0.60 with
 # log-length normalization, 0.42 with length, 0.48 for ts_rank_cd).
 RANK_NORMALIZATION = 0
-MAX_POSITION = 16_383  # PostgreSQL's largest lexeme position
-_AUTHOR_GAP = 2  # so that a phrase never runs from one author's name into the next one's
 _DOCS = search_documents.c
 
 
 def _quote(lexeme: str) -> str:
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+    if "'" in lexeme or "\\" in lexeme:  # never from the analyzers, which split on both
+        lexeme = lexeme.replace("\\", "\\\\").replace("'", "''")
+    return f"'{lexeme}'"
 
 
 def document_text(doc: KeywordDoc) -> str:
     """The ``tsvector`` literal of one paper: every term with its positions and weight."""
     positions: dict[str, list[str]] = {}
-    position = 0
-
-    def add(terms: Iterable[str], weight: str) -> None:
-        nonlocal position
-        for term in terms:
-            position = min(position + 1, MAX_POSITION)
-            positions.setdefault(term, []).append(f"{position}{weight}")
-
-    add(stems(doc.title), "A")
-    add(stems(doc.abstract), "B")
-    for author in doc.authors:
-        position = min(position + _AUTHOR_GAP, MAX_POSITION)
-        add(name_terms(author), "C")
-    return " ".join(f"{_quote(term)}:{','.join(where)}" for term, where in positions.items())
+    fields = (
+        (stems(doc.title), "A"),
+        (stems(doc.abstract), "B"),
+        # One analyzer call for every name (this runs for a million papers): a phrase
+        # may run from one author's name into the next, as in tantivy's multi-valued field.
+        (name_terms("\n".join(doc.authors)), "C"),
+    )
+    start = 1
+    for terms, weight in fields:
+        for position, term in enumerate(terms, start):
+            where = positions.get(term)
+            label = f"{position}{weight}"  # PostgreSQL caps positions at 16,383 itself
+            if where is None:
+                positions[term] = [label]
+            else:
+                where.append(label)
+        start += len(terms)
+    return " ".join([f"{_quote(term)}:{','.join(where)}" for term, where in positions.items()])
 
 
 def _term(term: str, weights: str) -> str:
@@ -86,6 +93,13 @@ def _rank_weights(weights: FieldWeights) -> str:
     scale = max(title_word, weights.text, weights.authors)
     values = (0.0, weights.authors / scale, weights.text / scale, title_word / scale)
     return "'{" + ",".join(f"{value:.4f}" for value in values) + "}'::real[]"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    tsquery: ColumnElement[Any] | None  # everything a match needs
+    any_word: ColumnElement[Any] | None  # the free words alone
+    conditions: list[ColumnElement[bool]]  # the filters
 
 
 class PgKeywordIndex:
@@ -131,6 +145,7 @@ class PgKeywordIndex:
             {
                 "paper_id": doc.paper_id,
                 "document": document_text(doc),
+                "title_terms": " ".join(_quote(term) for term in set(stems(doc.title))),
                 "title_key": title_key(doc.title),
                 "categories": [c.lower() for c in doc.categories],
                 "organization": doc.organization,
@@ -162,26 +177,18 @@ class PgKeywordIndex:
     def search(
         self, parsed: ParsedQuery, filters: Filters, limit: int, offset: int = 0
     ) -> KeywordHits:
-        planned = self._query(parsed, filters)
-        if planned is None:
+        plan = self._plan(parsed, filters)
+        if plan is None:
             return KeywordHits([], 0)
-        tsquery, conditions = planned
-        if tsquery is not None:
-            conditions.append(_DOCS.document.op("@@")(tsquery))
-        matches = (
-            select(_DOCS.paper_id, _DOCS.document, _DOCS.published)
-            .where(and_(*conditions))
-            .limit(RANK_LIMIT)
-            .subquery()
-        )
+        matches = self._candidates(plan)
         score: ColumnElement[Any] = (
             getattr(func, RANK_FUNCTION)(
                 literal_column(_rank_weights(self.weights)),
                 matches.c.document,
-                tsquery,
+                plan.tsquery,
                 RANK_NORMALIZATION,
             )
-            if tsquery is not None
+            if plan.tsquery is not None
             else literal(0.0)
         )
         # Without words every match scores alike: newest first, as the lists show them.
@@ -197,6 +204,22 @@ class PgKeywordIndex:
         total = int(rows[0].total) if rows else 0
         return KeywordHits([(row.paper_id, float(row.score)) for row in rows], total)
 
+    @staticmethod
+    def _candidates(plan: _Plan) -> Subquery:
+        """At most RANK_LIMIT matching papers, those with a query word in the title first."""
+        columns = (_DOCS.paper_id, _DOCS.document, _DOCS.published)
+        conditions = list(plan.conditions)
+        if plan.tsquery is not None:
+            conditions.append(_DOCS.document.op("@@")(plan.tsquery))
+        if plan.any_word is None:
+            return select(*columns).where(*conditions).limit(RANK_LIMIT).subquery()
+        in_title = _DOCS.title_terms.op("@@")(plan.any_word)
+        first = select(*columns).where(*conditions, in_title).limit(RANK_LIMIT).subquery()
+        rest = select(*columns).where(*conditions, ~in_title).limit(RANK_LIMIT).subquery()
+        # PostgreSQL reads the second branch only when the first has too few rows.
+        both = union_all(select(first), select(rest)).subquery()
+        return select(both).limit(RANK_LIMIT).subquery()
+
     def exact_title(self, text: str) -> list[str]:
         key = title_key(text)
         if not key:
@@ -205,9 +228,7 @@ class PgKeywordIndex:
             found = conn.execute(select(_DOCS.paper_id).where(_DOCS.title_key == key).limit(5))
             return list(found.scalars())
 
-    def _query(
-        self, parsed: ParsedQuery, filters: Filters
-    ) -> tuple[ColumnElement[Any] | None, list[ColumnElement[bool]]] | None:
+    def _plan(self, parsed: ParsedQuery, filters: Filters) -> _Plan | None:
         """The ``tsquery`` and the filter conditions; None when nothing can match.
 
         The same clauses as the tantivy query (keyword.py), in ``tsquery`` syntax.
@@ -242,8 +263,11 @@ class PgKeywordIndex:
         if should:
             clauses.append("( " + " | ".join(should) + " )")
         clauses.extend("!" + _term(term, "AB") for text in parsed.excluded for term in stems(text))
-        tsquery = cast(" & ".join(clauses), TSQUERY) if clauses else None
-        return tsquery, conditions
+        return _Plan(
+            tsquery=cast(" & ".join(clauses), TSQUERY) if clauses else None,
+            any_word=cast(" | ".join(should), TSQUERY) if should else None,
+            conditions=conditions,
+        )
 
     @staticmethod
     def _any_field(text: str, *, author_too: bool) -> str | None:

@@ -22,6 +22,15 @@ from paperwire.store.search_tables import (
 )
 
 _STATE = "vectors"
+# Migration 0007's index. Building it once over loaded rows is several times faster than
+# inserting a large backlog into the graph row by row (pgvector's own advice), so a
+# rebuild from scratch drops it first and creates it again when the rows are in.
+HNSW_INDEX = "ix_vector_index_embedding"
+CREATE_HNSW_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON vector_index "
+    "USING hnsw (embedding halfvec_cosine_ops) WITH (m = 16, ef_construction = 128)"
+)
+BULK_BUILD_ROWS = 50_000  # a fresh index with at least this many embeddings is bulk-built
 
 
 def vector_literal(vector: Any) -> str:
@@ -48,7 +57,8 @@ def drop(engine: Engine) -> None:
     """Forget the index; the next update rebuilds it from the stored embeddings."""
     with engine.begin() as conn:
         conn.execute(delete(search_index_state).where(search_index_state.c.name == _STATE))
-        conn.execute(delete(vector_index))
+        conn.execute(text("TRUNCATE vector_index"))
+        conn.execute(text(CREATE_HNSW_INDEX))  # back, if a bulk build was interrupted
 
 
 class PgVectorWriter:
@@ -62,8 +72,16 @@ class PgVectorWriter:
             )
         self.engine = engine
         self.meta = meta
+        self._bulk = False
         if meta is None:
             drop(engine)  # another model's or another database's vectors: start again
+
+    def expect(self, backlog: int) -> None:
+        """Told how many embeddings a fresh index is about to receive."""
+        if self.meta is None and backlog >= BULK_BUILD_ROWS:
+            with self.engine.begin() as conn:
+                conn.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
+            self._bulk = True
 
     def apply(self, keys: list[int], vectors: Any) -> None:
         rows = [
@@ -85,6 +103,12 @@ class PgVectorWriter:
             return int(conn.execute(select(func.count()).select_from(vector_index)).scalar_one())
 
     def save(self, meta: VectorMeta) -> None:
+        if self._bulk:
+            with self.engine.connect() as conn:
+                conn.execute(text("SET maintenance_work_mem = '2GB'"))
+                conn.execute(text(CREATE_HNSW_INDEX))
+                conn.commit()
+            self._bulk = False
         value = {
             "instance_id": meta.instance_id,
             "model": meta.model,

@@ -109,6 +109,9 @@ class VectorWriter:
             self.meta = None
         self._index: Any = restored
 
+    def expect(self, backlog: int) -> None:
+        """The file index is built in memory either way: nothing to prepare."""
+
     def apply(self, keys: list[int], vectors: Any) -> None:
         import numpy as np
 

@@ -149,6 +149,11 @@ def embeddings_since(conn: Connection, seq: int, limit: int) -> list[StoredEmbed
     return [StoredEmbedding(r.key, r.paper_id, r.model, r.vector, r.seq) for r in rows]
 
 
+def count_embeddings_since(conn: Connection, seq: int) -> int:
+    query = select(func.count()).select_from(embeddings).where(embeddings.c.seq > seq)
+    return int(conn.execute(query).scalar_one())
+
+
 def embedding_of(conn: Connection, paper_id: str) -> StoredEmbedding | None:
     row = conn.execute(_embedding_select().where(embeddings.c.paper_id == paper_id)).first()
     return (

@@ -54,6 +54,7 @@ search_documents = Table(
     search_metadata,
     Column("paper_id", String(100), ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
     Column("document", TSVECTOR, nullable=False),
+    Column("title_terms", TSVECTOR, nullable=False),  # small: which papers to rank first
     Column("title_key", Text, nullable=False),
     Column("categories", ARRAY(Text), nullable=False),  # lowercased
     Column("organization", String(100)),  # slug

@@ -49,6 +49,7 @@ def upgrade() -> None:
         CREATE TABLE search_documents (
             paper_id VARCHAR(100) PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
             document TSVECTOR NOT NULL,
+            title_terms TSVECTOR NOT NULL,
             title_key TEXT NOT NULL,
             categories TEXT[] NOT NULL,
             organization VARCHAR(100),
@@ -58,6 +59,9 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX ix_search_documents_document ON search_documents USING gin (document)")
+    op.execute(
+        "CREATE INDEX ix_search_documents_title_terms ON search_documents USING gin (title_terms)"
+    )
     op.execute("CREATE INDEX ix_search_documents_title_key ON search_documents (title_key)")
     op.execute(
         "CREATE INDEX ix_search_documents_categories ON search_documents USING gin (categories)"
