@@ -4,8 +4,9 @@ The documents are built from paperwire's own analyzers (the ones tantivy uses on
 not from a PostgreSQL text-search configuration, so a word matches the same papers on
 both backends; only the scoring differs (``ts_rank`` instead of BM25). Each lexeme is
 weighted by where it occurs: A in the title, B in the abstract, C in the author names.
-Phrases look in A and B or in C; the ranking weighs each occurrence by its field with
-the boosts of ``FieldWeights``.
+Author-name lexemes are prefixed with ``@``, so that a query word's stem never matches
+a name and a name never matches a stem, as in tantivy's separate fields; the ranking
+weighs each occurrence by its field with the boosts of ``FieldWeights``.
 
 PostgreSQL scores every match of a query (there is no top-k pruning like tantivy's
 block-max WAND), so a query of very common words would score a large part of the
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Connection,
     Engine,
@@ -31,6 +33,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     select,
     union_all,
 )
@@ -42,6 +45,7 @@ from paperwire.search.query import Filters, ParsedQuery
 from paperwire.store.search_tables import search_documents, search_index_state
 
 RANK_LIMIT = 5_000
+NAME = "@"  # author-name lexemes carry it; the analyzers never emit it
 RANK_FUNCTION = "ts_rank"
 # No length normalization: of ts_rank's options, this ranks closest to tantivy's BM25
 # (top-10 overlap 0.62 over 100 queries of five kinds on the HF archive; 0.60 with
@@ -64,7 +68,7 @@ def document_text(doc: KeywordDoc) -> str:
         (stems(doc.abstract), "B"),
         # One analyzer call for every name (this runs for a million papers): a phrase
         # may run from one author's name into the next, as in tantivy's multi-valued field.
-        (name_terms("\n".join(doc.authors)), "C"),
+        ([NAME + term for term in name_terms("\n".join(doc.authors))], "C"),
     )
     start = 1
     for terms, weight in fields:
@@ -79,12 +83,8 @@ def document_text(doc: KeywordDoc) -> str:
     return " ".join([f"{_quote(term)}:{','.join(where)}" for term, where in positions.items()])
 
 
-def _term(term: str, weights: str) -> str:
-    return f"{_quote(term)}:{weights}"
-
-
-def _phrase(terms: list[str], weights: str) -> str:
-    return " <-> ".join(_term(term, weights) for term in terms)
+def _phrase(terms: list[str]) -> str:
+    return " <-> ".join(_quote(term) for term in terms)
 
 
 def _rank_weights(weights: FieldWeights) -> str:
@@ -210,12 +210,12 @@ class PgKeywordIndex:
         columns = (_DOCS.paper_id, _DOCS.document, _DOCS.published)
         conditions = list(plan.conditions)
         if plan.tsquery is not None:
-            conditions.append(_DOCS.document.op("@@")(plan.tsquery))
+            conditions.append(_DOCS.document.op("@@", return_type=Boolean)(plan.tsquery))
         if plan.any_word is None:
             return select(*columns).where(*conditions).limit(RANK_LIMIT).subquery()
-        in_title = _DOCS.title_terms.op("@@")(plan.any_word)
+        in_title = _DOCS.title_terms.op("@@", return_type=Boolean)(plan.any_word)
         first = select(*columns).where(*conditions, in_title).limit(RANK_LIMIT).subquery()
-        rest = select(*columns).where(*conditions, ~in_title).limit(RANK_LIMIT).subquery()
+        rest = select(*columns).where(*conditions, not_(in_title)).limit(RANK_LIMIT).subquery()
         # PostgreSQL reads the second branch only when the first has too few rows.
         both = union_all(select(first), select(rest)).subquery()
         return select(both).limit(RANK_LIMIT).subquery()
@@ -234,15 +234,12 @@ class PgKeywordIndex:
         The same clauses as the tantivy query (keyword.py), in ``tsquery`` syntax.
         """
         words = " ".join(parsed.words)
-        # Any word in any field, like tantivy's union of title, text and author terms. No
-        # weight restriction here: with one, GIN must re-read every matching document to
-        # check where the word occurs; the ranking still weighs each occurrence by field.
-        content = content_stems(words)
-        # Name terms skip stop words too: tantivy looks for them only in author names,
-        # where "of" or "the" never occur, but here they would match every abstract.
-        names = [n for n in name_terms(words) if not content or content_stems(n)]
-        terms = [*(content or stems(words)), *names]
-        should = [_quote(term) for term in dict.fromkeys(terms)]
+        # Stems match in the title and abstract, "@"-names in author names: the fields of
+        # tantivy's union, told apart by the lexemes themselves, so GIN answers exactly
+        # without re-reading documents (a weight restriction would make it re-read them).
+        stemmed = content_stems(words) or stems(words)
+        names = [NAME + term for term in name_terms(words)]
+        should = [_quote(term) for term in dict.fromkeys([*stemmed, *names])]
         must: list[str | None] = [self._any_field(p, author_too=True) for p in parsed.phrases]
         must.extend(self._any_field(author, author_too=False) for author in parsed.authors)
         conditions: list[ColumnElement[bool]] = []
@@ -262,7 +259,7 @@ class PgKeywordIndex:
         clauses = [f"( {clause} )" for clause in must if clause is not None]
         if should:
             clauses.append("( " + " | ".join(should) + " )")
-        clauses.extend("!" + _term(term, "AB") for text in parsed.excluded for term in stems(text))
+        clauses.extend("!" + _quote(term) for text in parsed.excluded for term in stems(text))
         return _Plan(
             tsquery=cast(" & ".join(clauses), TSQUERY) if clauses else None,
             any_word=cast(" | ".join(should), TSQUERY) if should else None,
@@ -273,11 +270,8 @@ class PgKeywordIndex:
     def _any_field(text: str, *, author_too: bool) -> str | None:
         """A phrase in the title or abstract (or the authors); None without indexable words."""
         options = []
-        if author_too:
-            terms = stems(text)
-            if terms:
-                options.append(_phrase(terms, "AB"))
-        names = name_terms(text)
-        if names:
-            options.append(_phrase(names, "C"))
+        if author_too and (terms := stems(text)):
+            options.append(_phrase(terms))
+        if names := name_terms(text):
+            options.append(_phrase([NAME + name for name in names]))
         return " | ".join(f"( {option} )" for option in options) if options else None

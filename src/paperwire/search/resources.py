@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from paperwire.config import Settings
 from paperwire.search import pg_vectors
@@ -70,9 +71,9 @@ class SearchResources:
     def engine(self) -> Engine:
         """The database the PostgreSQL indexes live in (created on first use if not given)."""
         if self._engine is None:
-            from paperwire.store.db import make_engine
-
-            self._engine = make_engine(self.settings)
+            # Without a pool: whoever built these resources without an engine (a script,
+            # a test) is not left with open connections that keep the database busy.
+            self._engine = create_engine(self.settings.database_url, poolclass=NullPool)
         return self._engine
 
     def background(self) -> ThreadPoolExecutor:
