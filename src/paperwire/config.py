@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     trending_window_days: int = Field(default=7, ge=1, le=365)
     trending_gravity: float = Field(default=1.5, gt=0, le=5)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # PostgreSQL: about the most connections one web process opens (it admits a quarter
+    # as many requests at a time). Web processes times this, plus a few per worker, must
+    # stay under the server's max_connections (100 by default).
+    database_connections: int = Field(default=32, ge=4, le=1000)
     # Search indexes (derived from the store, rebuildable): default beside the SQLite file.
     index_dir: Path | None = None
     # Where the optimized embedding model is built once from the packaged weights.

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 KEYWORD_DIR = "keyword"
 VECTOR_DIR = "vectors"
 LOCK_FILE = "indexer.lock"
+SEARCH_THREADS = 4  # the semantic halves of hybrid searches, beside the request threads
 INDEXER_LOCK_ID = 0x70617065  # the PostgreSQL advisory lock of the one index writer
 
 Keyword = KeywordIndex | PgKeywordIndex
@@ -80,7 +81,7 @@ class SearchResources:
         """Threads for the semantic half of hybrid searches (created on first use)."""
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(4, thread_name_prefix="search")
+                self._pool = ThreadPoolExecutor(SEARCH_THREADS, thread_name_prefix="search")
             return self._pool
 
     @property

@@ -15,9 +15,15 @@ def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
         # Unbounded overflow for the same reason as SQLite's below (a bounded pool
-        # deadlocks FastAPI's thread pool, fastapi#3205); PostgreSQL's max_connections
-        # is the real bound.
-        return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=-1)
+        # deadlocks FastAPI's thread pool, fastapi#3205). What bounds the connections is
+        # the web app's limit on requests in flight (web/concurrency.py), derived from
+        # PAPERWIRE_DATABASE_CONNECTIONS, so the server's max_connections is not passed.
+        engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=-1)
+        if url.get_backend_name() == "postgresql" and url.get_driver_name() == "psycopg":
+            from paperwire.store import pg_strings
+
+            event.listen(engine, "connect", lambda conn, _record: pg_strings.register(conn))
+        return engine
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # No upper bound on connections (max_overflow=-1): FastAPI opens a request's

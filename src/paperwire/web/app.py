@@ -32,6 +32,7 @@ from paperwire.web import (
 )
 from paperwire.web.auth import safe_next
 from paperwire.web.cache import ResponseCache
+from paperwire.web.concurrency import ConcurrencyLimit
 from paperwire.web.csrf import CsrfMiddleware
 from paperwire.web.templating import make_templates
 
@@ -64,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
         secure_cookie=settings.https,
         exempt=subscribe.CSRF_EXEMPT,  # RFC 8058 one-click unsubscribe posts
     )
+    if not settings.is_sqlite:  # SQLite connections are cheap and unlimited
+        app.add_middleware(ConcurrencyLimit, database_connections=settings.database_connections)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # before api and pages: their /papers/{paper_id:path} would swallow these paths
     for routes in (accounts, votes, comments, people, digest, subscribe):
