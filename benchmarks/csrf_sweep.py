@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks._common import BenchmarkFailed, Stopwatch, Table, say
-from benchmarks.daily_latency import HOST, serving
+from benchmarks._server import HOST, serving
 from paperwire.accounts import service as accounts
 from paperwire.accounts.secrets import sign
 from paperwire.config import Settings

@@ -1,12 +1,21 @@
 """Benchmark 2: the daily page's latency at 200 requests/s, against a real server.
 
-Both real data sets (every HF daily-papers file, every arXiv listing) are imported into
-one SQLite file, cached under ``benchmarks/.cache/`` (see :mod:`benchmarks.prepared_db`).
+The database served is one of:
+
+- by default, both real data sets (every HF daily-papers file, every arXiv listing)
+  imported into one SQLite file, cached under ``benchmarks/.cache/``;
+- ``--prepare-postgresql SERVER_URL``: the same import into the database
+  ``pw_bench_latency`` on that PostgreSQL server, kept there between runs (both: see
+  :mod:`benchmarks.prepared_db`);
+- ``--database-url URL``: an existing, populated database (SQLite or PostgreSQL) served
+  as it is, e.g. a large one built elsewhere; the days and papers asked for are read
+  from it, and nothing in it is changed.
+
 A real ``python -m paperwire serve`` is started on a free port of 127.0.0.1, and an
 open-loop load (:mod:`benchmarks._loadgen`) is driven at a fixed rate for a fixed time
 against three request mixes:
 
-- ``daily``: ``/papers/date/D`` with D drawn from the 580 real HF days (90%), and ``/``;
+- ``daily``: ``/papers/date/D`` with D drawn from the days with a feed (90%), and ``/``;
 - ``api``: ``GET /api/daily_papers?date=D``, same days;
 - ``paper``: ``/papers/ID`` with ID drawn from the featured papers.
 
@@ -15,6 +24,8 @@ baseline), then at the rate on a freshly started server (cold response cache) an
 another whose cache was filled first (warm); see :func:`_run_mix`. Latency is measured
 from each request's scheduled send time. Goal: daily page p95 under 50 ms at 200
 requests/s; when one worker misses it, everything is repeated with ``--workers 2``.
+On PostgreSQL the database's own CPU time is measured too when its server runs on this
+machine (the web server's figure no longer includes the queries' work).
 Everything is bounded: requests time out after 10 s, each loaded run sends
 ``rate x duration`` requests, and one-at-a-time passes stop after 30 s.
 """
@@ -22,40 +33,34 @@ Everything is bounded: requests time out after 10 s, each loaded run sends
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import random
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
+from benchmarks import _databases
 from benchmarks._common import (
-    HF_DAILY,
-    PROJECT_ROOT,
     BenchmarkFailed,
     MachineWatch,
     Table,
     fmt_ms,
     percentile,
     say,
-    tree_cpu_seconds,
 )
 from benchmarks._loadgen import RunResult, Sample, run_load
-from benchmarks.prepared_db import prepared_database
+from benchmarks._server import HOST, Server, serving
+from benchmarks.prepared_db import prepared_database, prepared_postgresql
+from paperwire.store.schema import feed_entries
 
 NAME = "latency"
 HELP = "daily page (and API, paper page) latency at 200 requests/s against a real server"
 
-HOST = "127.0.0.1"
 EXPECTED_DAYS = 580
 GOAL_P95_MS = 50.0
 SEQUENTIAL_REQUESTS = 100
@@ -81,25 +86,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="which request mixes to run (daily, api, paper), comma-separated",
     )
     parser.add_argument("--seed", type=int, default=20251006)
-    parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database first")
+    database = parser.add_mutually_exclusive_group()
+    database.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="serve this existing, populated database as it is (sqlite:///... or "
+        "postgresql+psycopg://...) instead of the prepared one",
+    )
+    database.add_argument(
+        "--prepare-postgresql",
+        metavar="SERVER_URL",
+        help="serve the prepared data from the database pw_bench_latency on this PostgreSQL "
+        "server (postgresql+psycopg://...), importing it there first if needed",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="rebuild the prepared database first"
+    )
 
 
 # --- the requests -------------------------------------------------------------------------
 
 
-def hf_days() -> list[str]:
-    days = sorted(p.name.split(".", 1)[0] for p in HF_DAILY.glob("*.json"))
-    if len(days) != EXPECTED_DAYS:
-        raise BenchmarkFailed(f"HF days: expected {EXPECTED_DAYS}, found {len(days)}")
-    return days
-
-
-def featured_ids(db_path: Path) -> list[str]:
-    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-        ids = [row[0] for row in conn.execute("SELECT DISTINCT paper_id FROM feed_entries")]
-    if not ids:
-        raise BenchmarkFailed("the prepared database has no featured papers")
-    return sorted(ids)
+def feed_days_and_ids(database_url: str) -> tuple[list[str], list[str]]:
+    """The days with a feed (ISO dates) and the featured papers' ids, read from the
+    database without changing it."""
+    engine = _databases.read_only_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            days = conn.execute(select(feed_entries.c.feed_date).distinct()).scalars().all()
+            ids = conn.execute(select(feed_entries.c.paper_id).distinct()).scalars().all()
+    finally:
+        engine.dispose()
+    if not days or not ids:
+        raise BenchmarkFailed("the database has no feed entries (no featured papers)")
+    return sorted(day.isoformat() for day in days), sorted(ids)
 
 
 def mixes(days: list[str], ids: list[str]) -> dict[str, tuple[str, PathPicker]]:
@@ -119,94 +139,6 @@ def mixes(days: list[str], ids: list[str]) -> dict[str, tuple[str, PathPicker]]:
         "api": ("API /api/daily_papers?date=D", api),
         "paper": ("paper page /papers/ID", paper),
     }
-
-
-# --- the server ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass(slots=True)
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def cpu_seconds(self) -> float:
-        return tree_cpu_seconds(self.process.pid)
-
-    def log_text(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:]) or "(no log)"
-
-
-@contextmanager
-def serving(
-    db_path: Path, workers: int, logdir: Path, env: dict[str, str] | None = None
-) -> Iterator[Server]:
-    """A real ``paperwire serve`` on a free port of 127.0.0.1, stopped on exit.
-
-    ``env`` adds settings (``PAPERWIRE_*``) on top of this process's environment.
-    """
-    port = free_port()
-    log = logdir / f"server-{workers}w-{port}.log"
-    env = {**os.environ, "PAPERWIRE_DATABASE_URL": f"sqlite:///{db_path}", **(env or {})}
-    command = [sys.executable, "-m", "paperwire", "serve", "--host", HOST, "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stopped as one, by its id
-        )
-    server = Server(process, port, log)
-    try:
-        _wait_ready(server, workers)
-        yield server
-    finally:
-        _stop(process)
-
-
-def _wait_ready(server: Server, workers: int, limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise BenchmarkFailed(f"the server exited at start:\n{server.log_tail()}")
-        result = run_load(HOST, server.port, [("health", "/api/health")], None, timeout=2.0)
-        if not result.errors_by_kind:
-            # With several workers, give each a moment to start and answer.
-            if workers > 1:
-                time.sleep(2.0)
-            return
-        time.sleep(0.2)
-    raise BenchmarkFailed(f"the server did not answer within {limit:.0f} s:\n{server.log_tail()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGINT (uvicorn's graceful stop), then SIGKILL to the server's own process group."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)  # a deadlocked server does not stop by itself
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)  # and any worker left behind
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
 
 
 # --- measuring ----------------------------------------------------------------------------
@@ -242,25 +174,32 @@ class Measured:
     result: RunResult
     server_cpu: float  # seconds, whole process tree
     others: str  # how busy the rest of the machine was meanwhile
+    database_cpu: float | None = None  # seconds, PostgreSQL's processes (None: not measured)
     pool_timeouts: int = 0  # "QueuePool limit ... reached" errors in the server's log
+    contention: str = ""  # what the server's log said about the database during the run
 
-    def rows(self, workers: int) -> list[list[object]]:
+    def rows(self, database: str, workers: int) -> list[list[object]]:
         """One row for the whole run, then one per label when the mix has several."""
         labels = sorted({s.label for s in self.result.samples})
-        rows = [self._row(workers, self.mix, None)]
+        rows = [self._row(database, workers, self.mix, None)]
         if len(labels) > 1:
-            rows.extend(self._row(workers, f"  of which {label}", label) for label in labels)
+            rows.extend(
+                self._row(database, workers, f"  of which {label}", label) for label in labels
+            )
         return rows
 
-    def _row(self, workers: int, name: str, label: str | None) -> list[object]:
+    def _row(self, database: str, workers: int, name: str, label: str | None) -> list[object]:
         result = self.result
         samples = [s for s in result.samples if label is None or s.label == label]
         latencies = _latencies(samples)
         errors = sum(1 for s in samples if not _ok(s))
         elapsed = max(result.end - result.start, 1e-9)
         whole = label is None
+        database_cpu = "" if self.database_cpu is None else f"{self.database_cpu / elapsed:.0%}"
+        cpu = self.server_cpu + (self.database_cpu or 0.0)
         return [
             name,
+            database,
             workers,
             self.mode,
             len(samples),
@@ -268,8 +207,9 @@ class Measured:
             f"{(len(samples) - errors) / elapsed:.0f}" if whole else "",
             *(_ms(percentile(latencies, q)) for q in (50, 95, 99, 100)),
             f"{self.server_cpu / elapsed:.0%}" if whole else "",
+            database_cpu if whole else "",
             # CPU per response means little when most requests failed
-            f"{self.server_cpu * 1000 / (len(samples) - errors):.1f}"
+            f"{cpu * 1000 / (len(samples) - errors):.1f}"
             if whole and errors <= 0.05 * len(samples)
             else "",
             f"{result.client_cpu / elapsed:.0%}" if whole else "",
@@ -306,6 +246,7 @@ class Measured:
                     result,
                     self.server_cpu * part_busy / total,
                     self.others,
+                    None if self.database_cpu is None else self.database_cpu * part_busy / total,
                 )
             )
         return out
@@ -321,10 +262,23 @@ class Measured:
         return percentile(lags, 99) * 1000
 
 
+@dataclass(slots=True)
+class Target:
+    """The database served: its URL, and how to read its server's CPU time."""
+
+    url: str
+    cpu: _databases.DatabaseCpu
+
+
 def _measure(
-    server: Server, mix: str, mode: str, paths: list[tuple[str, str]], rate: float | None
+    server: Server,
+    target: Target,
+    mix: str,
+    mode: str,
+    paths: list[tuple[str, str]],
+    rate: float | None,
 ) -> Measured:
-    cpu0 = server.cpu_seconds()
+    cpu0, database_cpu0 = server.cpu_seconds(), target.cpu.seconds()
     with MachineWatch() as machine:
         result = run_load(
             HOST,
@@ -335,8 +289,16 @@ def _measure(
             max_seconds=SEQUENTIAL_LIMIT_S,
         )
     server_cpu = server.cpu_seconds() - cpu0
+    database_cpu = target.cpu.seconds() - database_cpu0
+    ours = server_cpu + database_cpu + result.client_cpu
     return Measured(
-        mix, mode, rate, result, server_cpu, machine.others(server_cpu + result.client_cpu)
+        mix,
+        mode,
+        rate,
+        result,
+        server_cpu,
+        machine.others(ours),
+        database_cpu if target.cpu.measured else None,
     )
 
 
@@ -378,7 +340,7 @@ def _distinct(picker: PathPicker, rng: random.Random, count: int) -> list[tuple[
 
 def _run_mix(
     args: argparse.Namespace,
-    db_path: Path,
+    target: Target,
     workers: int,
     key: str,
     pickers: dict[str, tuple[str, PathPicker]],
@@ -403,9 +365,12 @@ def _run_mix(
 
     def step(server: Server, mode: str, paths: list[tuple[str, str]], rate: float | None) -> None:
         say(f"latency: {workers} worker(s), {key}: {len(paths)} requests, {mode} ...")
-        m = _measure(server, title, mode, paths, rate)
+        signs_before = _databases.contention_signs(server.log_text())
+        m = _measure(server, target, title, mode, paths, rate)
         if rate is not None and m.result.timeouts:
             m.pool_timeouts = _pool_timeouts_after_stall(server)
+        signs = _databases.contention_signs(server.log_text()) - signs_before
+        m.contention = ", ".join(f"'{sign}' {count}" for sign, count in signs.items())
         measured.append(m)
         if server.process.poll() is not None:
             raise BenchmarkFailed(f"the server died during the run:\n{server.log_tail()}")
@@ -414,16 +379,16 @@ def _run_mix(
         # Both passes in one call, so over one keep-alive connection and so to one worker
         # (with several, each keeps its own cache): the second pass is surely cached.
         say(f"latency: {workers} worker(s), {key}: {len(sequential)} paths one at a time, twice")
-        both = _measure(server, title, "1 by 1", sequential + sequential, None)
+        both = _measure(server, target, title, "1 by 1", sequential + sequential, None)
         measured.extend(both.halves(["1 by 1, uncached", "1 by 1, cached"], len(sequential)))
 
     say(f"latency: {workers} worker(s), {key}: starting server A ...")
-    with serving(db_path, workers, logdir) as server:
+    with serving(target.url, workers, logdir) as server:
         _warm_up(server, {key: pickers[key]}, args.seed)
         one_by_one(server)
         step(server, f"{rate_label}, cold cache", loaded, args.rate)
     say(f"latency: {workers} worker(s), {key}: starting server B and filling its cache ...")
-    with serving(db_path, workers, logdir) as server:
+    with serving(target.url, workers, logdir) as server:
         _prime(server, loaded, workers)
         step(server, f"{rate_label}, warm cache", loaded, args.rate)
     return measured
@@ -455,6 +420,19 @@ def _prime(server: Server, paths: list[tuple[str, str]], workers: int) -> None:
         )
 
 
+def _database_url(args: argparse.Namespace) -> str:
+    """The URL of the database to serve (preparing it first when it is the prepared one)."""
+    if args.database_url is not None:
+        if args.rebuild:
+            raise BenchmarkFailed("--rebuild rebuilds a prepared database, not --database-url")
+        url: str = args.database_url
+        say(f"latency: serving {_databases.backend_title(url)} database as it is")
+        return url
+    if args.prepare_postgresql is not None:
+        return prepared_postgresql(args.prepare_postgresql, rebuild=args.rebuild)
+    return _databases.sqlite_url(prepared_database(rebuild=args.rebuild))
+
+
 def _meets_goal(m: Measured, rate: float) -> bool:
     elapsed = m.result.end - m.result.start
     achieved = (len(m.result.samples) - m.errors()) / elapsed
@@ -463,8 +441,11 @@ def _meets_goal(m: Measured, rate: float) -> bool:
 
 def run(args: argparse.Namespace) -> list[Table]:
     chosen = [m.strip() for m in args.mix.split(",") if m.strip()]
-    db_path = prepared_database(rebuild=args.rebuild)
-    pickers = mixes(hf_days(), featured_ids(db_path))
+    target = Target(url := _database_url(args), _databases.DatabaseCpu(url))
+    days, ids = feed_days_and_ids(url)
+    if args.database_url is None and len(days) != EXPECTED_DAYS:
+        raise BenchmarkFailed(f"days with a feed: expected {EXPECTED_DAYS}, found {len(days)}")
+    pickers = mixes(days, ids)
     unknown = set(chosen) - set(pickers)
     if unknown:
         raise BenchmarkFailed(f"unknown mix: {', '.join(sorted(unknown))}")
@@ -472,13 +453,18 @@ def run(args: argparse.Namespace) -> list[Table]:
     worker_counts = [1] if auto else [int(w) for w in args.workers.split(",")]
 
     table = Table(
-        f"Latency (ms, from the scheduled send time); open loop at {args.rate:.0f} requests/s "
-        f"for {args.duration:.0f} s; goal: daily page p95 under {GOAL_P95_MS:.0f} ms",
+        f"Latency on {_databases.backend_title(url)} (ms, from the scheduled send time); "
+        f"open loop at {args.rate:.0f} requests/s for {args.duration:.0f} s; "
+        f"goal: daily page p95 under {GOAL_P95_MS:.0f} ms",
         [
-            "mix", "workers", "load", "requests", "errors", "ok/s", "p50", "p95", "p99",
-            "max", "server CPU", "CPU ms/ok", "client CPU",
+            "mix", "database", "workers", "load", "requests", "errors", "ok/s", "p50", "p95", "p99",
+            "max", "server CPU", "DB CPU", "CPU ms/ok", "client CPU",
         ],
     )  # fmt: skip
+    database = (
+        f"database: {_databases.describe(url)}; {len(days):,} days with a feed, "
+        f"{len(ids):,} featured papers"
+    )
     verdicts: list[str] = []
     details: list[str] = []
     with tempfile.TemporaryDirectory(prefix="paperwire-bench-") as tmp:
@@ -486,16 +472,18 @@ def run(args: argparse.Namespace) -> list[Table]:
             workers = worker_counts.pop(0)
             measured: list[Measured] = []
             for key in chosen:
-                measured.extend(_run_mix(args, db_path, workers, key, pickers, Path(tmp)))
+                measured.extend(_run_mix(args, target, workers, key, pickers, Path(tmp)))
             missed = False
             for m in measured:
-                for row in m.rows(workers):
+                for row in m.rows(_databases.backend_title(url), workers):
                     table.add(*row)
                 short = f"{workers}w {m.mix.split(' ')[0]}, {m.mode}"
                 kinds = ", ".join(f"{k}: {v}" for k, v in m.result.errors_by_kind.items())
                 facts = [f"others on the machine {m.others}"]
                 if kinds:
                     facts.insert(0, f"errors {kinds}")
+                if m.contention:
+                    facts.append(f"the server's log says {m.contention}")
                 if m.pool_timeouts:
                     facts.append(
                         f"STALLED: the server logged {m.pool_timeouts} SQLAlchemy 'QueuePool limit"
@@ -516,6 +504,7 @@ def run(args: argparse.Namespace) -> list[Table]:
                 worker_counts.append(2)
     table.notes.extend(
         [
+            database,
             *verdicts,
             "p50..max count a failed request (error, timeout after "
             f"{REQUEST_TIMEOUT_S:.0f} s, non-200) as infinitely slow: 'fail' means that",
@@ -525,8 +514,10 @@ def run(args: argparse.Namespace) -> list[Table]:
             "  cold cache: the loaded run on the same, freshly started server; warm cache:",
             "  the very same requests on a second fresh server that was first asked every",
             "  distinct path once (one at a time, not timed)",
-            "server CPU: the server's process tree, % of one core; CPU ms/ok: its CPU time",
-            "  per 200 response; client CPU: the load generator (this process), % of one core;",
+            "server CPU: the server's process tree, % of one core; DB CPU: PostgreSQL's",
+            "  processes, % of one core (blank: SQLite, whose work is in the server's, or a",
+            "  PostgreSQL server not on this machine); CPU ms/ok: server + DB CPU time per",
+            "  200 response; client CPU: the load generator (this process), % of one core;",
             f"  the machine has {os.cpu_count()} cores; 'others': CPU used by other processes",
             "  meanwhile and hypervisor steal, in cores (the figures are only as good as",
             "  these are small)",

@@ -1,9 +1,13 @@
-"""The database the latency benchmark serves: both real data sets in one SQLite file.
+"""The database the latency benchmark serves: both real data sets, on either backend.
 
-Built once through the migrations and the real import, then cached under
-``benchmarks/.cache/`` (git-ignored) under a name keyed on the schema's head revision and
-on a fingerprint of the data files, so that reruns skip the import and a new migration
-or new data builds a new file.
+Built once through the migrations and the real import, then kept for later runs under a
+key made of the schema's head revision and a fingerprint of the data files, so that
+reruns skip the import and a new migration or new data builds a new database:
+
+- SQLite: a file under ``benchmarks/.cache/`` (git-ignored) named after the key;
+- PostgreSQL: the database ``pw_bench_latency`` on a given server, the key in its comment
+  (``COMMENT ON DATABASE``). It is built as ``pw_bench_latency_building`` and renamed
+  when complete, so an interrupted build is never served.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from benchmarks import _databases
 from benchmarks._common import (
     ARXIV_LISTINGS,
     CACHE_DIR,
@@ -22,7 +28,11 @@ from benchmarks._common import (
     say,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 EXPECTED_FEED_ENTRIES = 9_881  # shared/data/README.md: 580 HF days, 9,881 featured entries
+POSTGRESQL_DATABASE = "pw_bench_latency"
 
 
 def schema_revision() -> str:
@@ -51,15 +61,15 @@ def data_fingerprint(*folders: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def _url(path: Path) -> str:
-    return f"sqlite:///{path}"
+def _cache_key() -> str:
+    return f"both-{schema_revision()}-{data_fingerprint(HF_DAILY, ARXIV_LISTINGS)}"
 
 
 def prepared_database(rebuild: bool = False) -> Path:
     """The cached database file, built first if it is missing (or ``rebuild``)."""
     require_data(HF_DAILY, ARXIV_LISTINGS)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    target = CACHE_DIR / f"both-{schema_revision()}-{data_fingerprint(HF_DAILY, ARXIV_LISTINGS)}.db"
+    target = CACHE_DIR / f"{_cache_key()}.db"
     if target.exists() and not rebuild:
         say(f"latency: using the prepared database {target.name}")
         return target
@@ -76,32 +86,39 @@ def prepared_database(rebuild: bool = False) -> Path:
     return target
 
 
+def prepared_postgresql(server_url: str, rebuild: bool = False) -> str:
+    """The URL of ``pw_bench_latency`` on the server, built first if it is missing, was
+    built from other data or another schema, or ``rebuild``."""
+    require_data(HF_DAILY, ARXIV_LISTINGS)
+    _databases.require_postgresql(server_url, "--prepare-postgresql")
+    key = _cache_key()
+    target = _databases.with_database(server_url, POSTGRESQL_DATABASE)
+    building = f"{POSTGRESQL_DATABASE}_building"
+    with _databases.maintenance(server_url) as conn:
+        if _databases.database_comment(conn, POSTGRESQL_DATABASE) == key and not rebuild:
+            say(f"latency: using the prepared PostgreSQL database {POSTGRESQL_DATABASE} ({key})")
+            return target
+        _databases.drop_database(conn, building)
+        _databases.create_database(conn, building)
+    say(f"latency: preparing {POSTGRESQL_DATABASE} on PostgreSQL (HF + arXiv listings; once) ...")
+    with Stopwatch() as watch:
+        summary = _build_postgresql(_databases.with_database(server_url, building))
+    say(f"latency: imported {summary} in {watch.wall:.0f} s")
+    with _databases.maintenance(server_url) as conn:
+        _databases.drop_database(conn, POSTGRESQL_DATABASE)
+        conn.exec_driver_sql(f'ALTER DATABASE "{building}" RENAME TO "{POSTGRESQL_DATABASE}"')
+        conn.exec_driver_sql(f"COMMENT ON DATABASE \"{POSTGRESQL_DATABASE}\" IS '{key}'")
+    return target
+
+
 def _build(path: Path) -> str:
     from sqlalchemy import text
 
-    from paperwire.config import Settings
-    from paperwire.ingest.pipeline import import_paths
-    from paperwire.store import migrate
-    from paperwire.store.db import make_engine
-    from paperwire.store.feed import count_entries
-    from paperwire.store.papers import count_papers
-
     for leftover in path.parent.glob(path.name + "*"):
         leftover.unlink()
-    engine = make_engine(Settings(database_url=_url(path)))
+    engine = _engine(_databases.sqlite_url(path))
     try:
-        migrate.upgrade(engine)
-        summary = import_paths(engine, [HF_DAILY, ARXIV_LISTINGS])
-        if summary.skipped:
-            raise BenchmarkFailed(
-                f"the import skipped {summary.skipped} records: {summary.errors[0]}"
-            )
-        with engine.begin() as conn:
-            papers, entries = count_papers(conn), count_entries(conn)
-        if entries != EXPECTED_FEED_ENTRIES:
-            raise BenchmarkFailed(
-                f"feed entries: expected {EXPECTED_FEED_ENTRIES:,}, got {entries:,}"
-            )
+        summary = _import_both(engine)
         with engine.connect() as conn:
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
             conn.commit()
@@ -109,6 +126,44 @@ def _build(path: Path) -> str:
         engine.dispose()
     for sidecar in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         sidecar.unlink(missing_ok=True)
+    return summary
+
+
+def _build_postgresql(url: str) -> str:
+    engine = _engine(url)
+    try:
+        summary = _import_both(engine)
+        # Planner statistics now, as autovacuum would make them a little later: the
+        # benchmark should not measure the minute before it gets round to it.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+    finally:
+        engine.dispose()
+    return summary
+
+
+def _engine(url: str) -> Engine:
+    from paperwire.config import Settings
+    from paperwire.store.db import make_engine
+
+    return make_engine(Settings(database_url=url))
+
+
+def _import_both(engine: Engine) -> str:
+    """Migrate, import both data sets through the product's import, check the counts."""
+    from paperwire.ingest.pipeline import import_paths
+    from paperwire.store import migrate
+    from paperwire.store.feed import count_entries
+    from paperwire.store.papers import count_papers
+
+    migrate.upgrade(engine)
+    summary = import_paths(engine, [HF_DAILY, ARXIV_LISTINGS])
+    if summary.skipped:
+        raise BenchmarkFailed(f"the import skipped {summary.skipped} records: {summary.errors[0]}")
+    with engine.begin() as conn:
+        papers, entries = count_papers(conn), count_entries(conn)
+    if entries != EXPECTED_FEED_ENTRIES:
+        raise BenchmarkFailed(f"feed entries: expected {EXPECTED_FEED_ENTRIES:,}, got {entries:,}")
     return (
         f"{summary.files} files, {summary.records:,} records: "
         f"{papers:,} papers, {entries:,} feed entries"

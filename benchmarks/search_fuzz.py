@@ -70,7 +70,7 @@ from benchmarks._common import (
     require_data,
     say,
 )
-from benchmarks.daily_latency import HOST, Server, free_port
+from benchmarks._server import HOST, Server, free_port
 from benchmarks.prepared_db import data_fingerprint, schema_revision
 
 NAME = "fuzz"

@@ -1,11 +1,13 @@
 """Vote storm: many clients voting at once against a real server; counts must be exact.
 
-A fresh database is built through the migrations, real Hugging Face daily-papers files
-are imported until 50 papers are featured, and 400 members are created through the
-library. A real ``python -m paperwire serve`` (one worker, SQLite) is started on a free
-port with the vote and log-in rate limits raised through the environment. Every member
-logs in over HTTP (``GET /login`` for the form's CSRF token, then ``POST /login``), so
-each session is a real one.
+A fresh database is built through the migrations (a SQLite file in a temporary folder;
+with ``--database-url SERVER_URL``, a new database ``pw_bench_votes_<random>`` on that
+PostgreSQL server, dropped at the end), real Hugging Face daily-papers files are
+imported until 50 papers are featured, and 400 members are created through the
+library. A real ``python -m paperwire serve`` (``--workers N`` processes, one by
+default) is started on a free port with the vote and log-in rate limits raised through
+the environment. Every member logs in over HTTP (``GET /login`` for the form's CSRF
+token, then ``POST /login``), so each session is a real one.
 
 Then 200 ``httpx.AsyncClient``\\s, each holding 2 sessions, send 20,000 vote requests in
 all (``POST`` or ``DELETE /api/papers/{id}/vote``: upvote or withdraw, on random papers,
@@ -27,12 +29,15 @@ import re
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, func, select
 
+from benchmarks import _databases
 from benchmarks._common import (
     HF_DAILY,
     BenchmarkFailed,
@@ -43,7 +48,7 @@ from benchmarks._common import (
     require_data,
     say,
 )
-from benchmarks.daily_latency import HOST, serving
+from benchmarks._server import HOST, serving
 from paperwire.accounts import service as accounts
 from paperwire.accounts.secrets import new_token, sign
 from paperwire.config import Settings
@@ -57,6 +62,7 @@ from paperwire.web.csrf import CSRF_COOKIE
 
 NAME = "votes"
 HELP = "20,000 concurrent votes from 200 clients (2 sessions each) against a real server"
+DATABASE_PREFIX = "pw_bench_votes"
 
 SECRET = "vote-storm-benchmark-secret-key"  # noqa: S105 - a throwaway server's key
 PASSWORD = "storm-password-1234"  # noqa: S105 - throwaway accounts
@@ -73,6 +79,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--up-share", type=float, default=0.6, help="share of upvotes")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--seed", type=int, default=20251006)
+    parser.add_argument("--workers", type=int, default=1, help="web processes (serve --workers)")
+    parser.add_argument(
+        "--database-url",
+        metavar="SERVER_URL",
+        help="run on PostgreSQL: a postgresql+psycopg://... URL of a server, on which a fresh "
+        "database is made (and dropped at the end); default: a SQLite file",
+    )
 
 
 # --- preparing ----------------------------------------------------------------------------
@@ -304,58 +317,116 @@ def _verify(
     return verdict
 
 
-def run(args: argparse.Namespace) -> list[Table]:
-    members = args.clients * args.sessions
-    with tempfile.TemporaryDirectory(prefix="pw-votes-") as tmp:
-        db = Path(tmp) / "votes.db"
-        settings = Settings(env="test", database_url=f"sqlite:///{db}", secret_key=SECRET)
-        engine = make_engine(settings)
-        upgrade(engine)
-        paper_ids, imported = _import_featured(engine, args.papers)
-        say(f"creating {members} members through the library (argon2id hashes)")
-        users = _members(engine, members)
-        env = {
-            "PAPERWIRE_SECRET_KEY": SECRET,
-            "PAPERWIRE_SEMANTIC": "false",
-            "PAPERWIRE_RATE_LIMIT_VOTE": UNLIMITED,
-            "PAPERWIRE_RATE_LIMIT_VOTE_IP": UNLIMITED,
-            "PAPERWIRE_RATE_LIMIT_LOGIN": UNLIMITED,
-            "PAPERWIRE_RATE_LIMIT_LOGIN_IP": UNLIMITED,
-        }
-        with serving(db, 1, Path(tmp), env) as server:
-            base = f"http://{HOST}:{server.port}"
-            login_started = time.perf_counter()
-            if httpx.get(f"{base}/login", timeout=10).status_code == 200:
-                say(f"logging {members} members in over HTTP (POST /login)")
-                sessions = asyncio.run(_log_in_all(base, users, args.timeout))
-                login_mode = f"POST /login over HTTP ({time.perf_counter() - login_started:.1f} s)"
-            else:
-                say("no /login on this server: sessions made by the library instead")
-                sessions = _library_sessions(engine, users)
-                login_mode = "library sessions (accounts.service.start_session): no /login yet"
-            say(f"storm: {args.requests} vote requests from {args.clients} clients")
-            cpu_before = server.cpu_seconds()
-            with MachineWatch() as machine:
-                outcome, seconds = asyncio.run(_storm(base, sessions, paper_ids, args))
-            server_cpu = server.cpu_seconds() - cpu_before
-            verdict = _verify(engine, base, paper_ids, imported, outcome)
-            log = server.log_text()
-        locked = log.count("database is locked")
-        engine.dispose()
+@contextmanager
+def _fresh_database(args: argparse.Namespace, folder: Path) -> Iterator[str]:
+    """The URL of a new, empty database: a SQLite file in ``folder``, or a database of
+    its own on the PostgreSQL server of ``--database-url`` (dropped on exit)."""
+    if args.database_url is None:
+        yield _databases.sqlite_url(folder / "votes.db")
+        return
+    _databases.require_postgresql(args.database_url, "--database-url")
+    with _databases.scratch_database(args.database_url, DATABASE_PREFIX) as url:
+        say(f"votes: created the database {_databases.database_name(url)}")
+        yield url
 
+
+@dataclass(slots=True)
+class Storm:
+    """What the run measured and what the server said, for the table."""
+
+    outcome: Outcome
+    verdict: Verdict
+    seconds: float
+    login_mode: str
+    server_cpu: float
+    database_cpu: float | None  # None: not measured (SQLite, or a server elsewhere)
+    others: str
+    log: str
+    database: str  # the backend and its settings, in words
+
+
+def run(args: argparse.Namespace) -> list[Table]:
+    if args.workers < 1:
+        raise BenchmarkFailed("--workers must be at least 1")
+    with (
+        tempfile.TemporaryDirectory(prefix="pw-votes-") as tmp,
+        _fresh_database(args, Path(tmp)) as url,
+    ):
+        settings = Settings(env="test", database_url=url, secret_key=SECRET)
+        engine = make_engine(settings)
+        try:
+            storm = _prepare_and_storm(args, engine, url, Path(tmp))
+        finally:
+            engine.dispose()
+    return [_report(args, url, storm)]
+
+
+def _prepare_and_storm(args: argparse.Namespace, engine: Engine, url: str, tmp: Path) -> Storm:
+    members = args.clients * args.sessions
+    upgrade(engine)
+    paper_ids, imported = _import_featured(engine, args.papers)
+    say(f"creating {members} members through the library (argon2id hashes)")
+    users = _members(engine, members)
+    database_cpu = _databases.DatabaseCpu(url)
+    env = {
+        "PAPERWIRE_SECRET_KEY": SECRET,
+        "PAPERWIRE_SEMANTIC": "false",
+        "PAPERWIRE_RATE_LIMIT_VOTE": UNLIMITED,
+        "PAPERWIRE_RATE_LIMIT_VOTE_IP": UNLIMITED,
+        "PAPERWIRE_RATE_LIMIT_LOGIN": UNLIMITED,
+        "PAPERWIRE_RATE_LIMIT_LOGIN_IP": UNLIMITED,
+    }
+    with serving(url, args.workers, tmp, env) as server:
+        base = f"http://{HOST}:{server.port}"
+        login_started = time.perf_counter()
+        if httpx.get(f"{base}/login", timeout=10).status_code == 200:
+            say(f"logging {members} members in over HTTP (POST /login)")
+            sessions = asyncio.run(_log_in_all(base, users, args.timeout))
+            login_mode = f"POST /login over HTTP ({time.perf_counter() - login_started:.1f} s)"
+        else:
+            say("no /login on this server: sessions made by the library instead")
+            sessions = _library_sessions(engine, users)
+            login_mode = "library sessions (accounts.service.start_session): no /login yet"
+        say(f"storm: {args.requests} vote requests from {args.clients} clients")
+        cpu_before, database_cpu_before = server.cpu_seconds(), database_cpu.seconds()
+        with MachineWatch() as machine:
+            outcome, seconds = asyncio.run(_storm(base, sessions, paper_ids, args))
+        server_cpu = server.cpu_seconds() - cpu_before
+        database_seconds = database_cpu.seconds() - database_cpu_before
+        verdict = _verify(engine, base, paper_ids, imported, outcome)
+        log = server.log_text()
+    return Storm(
+        outcome=outcome,
+        verdict=verdict,
+        seconds=seconds,
+        login_mode=login_mode,
+        server_cpu=server_cpu,
+        database_cpu=database_seconds if database_cpu.measured else None,
+        others=machine.others(server_cpu + database_seconds),
+        log=log,
+        database=_databases.describe(url),
+    )
+
+
+def _report(args: argparse.Namespace, url: str, storm: Storm) -> Table:
+    """The table; fails the run on any server error, wrong answer or wrong count."""
+    outcome, verdict, seconds, log = storm.outcome, storm.verdict, storm.seconds, storm.log
     latencies = sorted(outcome.latencies)
     server_errors = sum(n for status, n in outcome.statuses.items() if status.startswith("5"))
     other = sum(n for status, n in outcome.statuses.items() if status != "200") - server_errors
     mismatches = (
         len(verdict.count_mismatches) + len(verdict.state_mismatches) + len(verdict.api_mismatches)
     )
+    processes = "one web process" if args.workers == 1 else f"{args.workers} web processes"
     table = Table(
-        f"Vote storm: {args.clients} clients x {args.sessions} sessions, {args.papers} papers, "
-        "one uvicorn worker, SQLite",
-        ["requests", "seconds", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "5xx",
-         "other errors", "mismatches", "duplicate rows"],
+        f"Vote storm on {_databases.backend_title(url)}: {args.clients} clients x "
+        f"{args.sessions} sessions, {args.papers} papers, {processes}",
+        ["database", "workers", "requests", "seconds", "req/s", "p50 ms", "p95 ms", "p99 ms",
+         "max ms", "5xx", "other errors", "mismatches", "duplicate rows"],
     )  # fmt: skip
     table.add(
+        _databases.backend_title(url),
+        args.workers,
         args.requests,
         seconds,
         args.requests / seconds,
@@ -368,16 +439,24 @@ def run(args: argparse.Namespace) -> list[Table]:
         mismatches,
         verdict.duplicates,
     )
+    database_cpu = (
+        "not measured (SQLite: in the server's processes)"
+        if storm.database_cpu is None
+        else f"{storm.database_cpu:.1f} s ({storm.database_cpu / seconds:.2f} cores)"
+    )
+    contention = dict(_databases.contention_signs(log))
     table.notes += [
-        f"sessions: {login_mode}",
+        f"database: {storm.database}",
+        f"sessions: {storm.login_mode}",
         f"answers: {dict(sorted(outcome.statuses.items()))}; {outcome.ups} upvotes, "
         f"{args.requests - outcome.ups} withdrawals requested",
         f"final: {verdict.rows} vote rows; per paper local_upvotes == rows == the clients' "
         f"answers ({len(outcome.final)} member/paper pairs, {verdict.uncertain} uncertain), "
         "API upvotes == imported + rows",
-        f"server CPU {server_cpu:.1f} s ({server_cpu / seconds:.2f} cores); other processes "
-        f"{machine.others(server_cpu)} (the clients run in this process)",
-        f"'database is locked' in the server log: {locked}",
+        f"server CPU {storm.server_cpu:.1f} s ({storm.server_cpu / seconds:.2f} cores); "
+        f"database CPU {database_cpu}; other processes {storm.others} (the clients run in "
+        "this process)",
+        f"contention in the server log: {contention or 'none'}",
     ]
     problems = [
         *verdict.count_mismatches,
@@ -393,7 +472,7 @@ def run(args: argparse.Namespace) -> list[Table]:
             + "\n"
             + _first_traceback(log)
         )
-    return [table]
+    return table
 
 
 def _first_traceback(log: str) -> str:
