@@ -32,6 +32,7 @@ from paperwire.web.app import create_app
 from paperwire.web.auth import SESSION_COOKIE
 from paperwire.web.csrf import CSRF_COOKIE
 from paperwire.web.introspect import state_changing_routes
+from paperwire.web.subscribe import CSRF_EXEMPT
 
 NAME = "csrf"
 HELP = "cross-site requests against every state-changing route of a real server"
@@ -47,9 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def routes(settings: Settings) -> list[tuple[str, str]]:
+    """Every state-changing route but RFC 8058's one-click unsubscribe, which must work
+    from a mail client with no cookie and no token (tests/functional/test_csrf_sweep.py
+    checks that it is the only exemption)."""
     return [
         (method, PARAM.sub(lambda m: SAMPLES.get(m[1], "1" if m[1].endswith("_id") else "x"), path))
         for method, path in state_changing_routes(create_app(settings))
+        if not path.startswith(CSRF_EXEMPT)
     ]
 
 
