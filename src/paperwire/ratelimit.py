@@ -49,12 +49,16 @@ def check(
         return
     now = int(time.time())
     refused: int | None = None
+    # keys hold user input (a log-in name): no NUL, which PostgreSQL text refuses
+    counted = [
+        (f"{action}:{subject}".replace("\x00", "\ufffd")[:200], Rule.parse(rule_text))
+        for rule_text, subject in limits
+    ]
     with engine.begin() as conn:
-        for rule_text, subject in limits:
-            rule = Rule.parse(rule_text)
+        # Each upsert locks its row until commit (PostgreSQL): counting the keys in one
+        # order means two requests sharing two keys queue instead of deadlocking.
+        for key, rule in sorted(counted, key=lambda pair: (pair[0], pair[1].seconds)):
             window = now - now % rule.seconds
-            # keys hold user input (a log-in name): no NUL, which PostgreSQL text refuses
-            key = f"{action}:{subject}".replace("\x00", "\ufffd")[:200]
             hits = store.add_hit(conn, key, window)
             if hits > rule.count:
                 retry_after = max(1, window + rule.seconds - now)

@@ -121,6 +121,8 @@ def submit(
     if record is not None:
         store_record(engine, record)
     with engine.begin() as conn:
+        if ruled:
+            feed_store.hold_submission_count(conn, user.id)
         position = feed_store.feature(
             conn,
             paper_id=paper_id,
@@ -133,8 +135,9 @@ def submit(
         if position is None:  # featured by someone else a moment ago
             raise Conflict(f"arXiv:{paper_id} is already on the list of {day.isoformat()}.")
         if ruled:
-            # Counted again inside the write: two submissions at once cannot both pass on
-            # SQLite (one writer); the refused one rolls back with its entry.
+            # Counted again inside the write, which holds the member's count (SQLite: one
+            # writer; PostgreSQL: a row lock), so two submissions at once cannot both
+            # pass; the refused one rolls back with its entry.
             _check_quota(feed_store.count_submissions(conn, user.id, day) - 1, settings)
         bump_content_version(conn)
         paper = paper_store.get_paper(conn, paper_id)

@@ -1,9 +1,11 @@
 """An HTTP client for the arXiv API (``export.arxiv.org/api/query``): fetch only, no storing.
 
 arXiv asks API users for no more than one request every three seconds and a descriptive
-User-Agent (https://info.arxiv.org/help/api/tou.html). One :class:`ArxivClient` is shared
-by every thread of a process (the context creates it), so the spacing holds for the
-whole process: each request, retries included, first reserves the next free slot.
+User-Agent (https://info.arxiv.org/help/api/tou.html). Each request, retries included,
+first waits for its turn from a :class:`Spacing`: by default one kept in this object
+(every thread of a process shares the context's one client), and, as the context builds
+it, one kept in the database (:mod:`paperwire.pacing`), so that several web processes
+and workers together still ask arXiv once per interval.
 
 Failures are bounded: a 5xx, a 429, a timeout or a dropped connection is retried at most
 ``retries`` times with exponential backoff (longer when arXiv sends ``Retry-After``, in
@@ -25,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 import httpx
 
@@ -35,7 +38,15 @@ from paperwire.ingest.arxiv_atom import ArxivApiError, AtomPage, parse_atom_feed
 from paperwire.ingest.xmltree import XmlSyntaxError
 from paperwire.models import PaperRecord, ParsedRecord, RecordError
 
-__all__ = ["ArxivClient", "ArxivRejected", "PoliteHttp", "retry_after_seconds", "user_agent"]
+__all__ = [
+    "ArxivClient",
+    "ArxivRejected",
+    "LocalSpacing",
+    "PoliteHttp",
+    "Spacing",
+    "retry_after_seconds",
+    "user_agent",
+]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_IDS_PER_REQUEST = 100  # keeps the URL short; arXiv pages results anyway
@@ -51,12 +62,38 @@ def user_agent(base_url: str) -> str:
     return f"paperwire/{__version__} (+{base_url})"
 
 
+class Spacing(Protocol):
+    """Who decides when a request may start: request starts stay an interval apart."""
+
+    def wait_s(self, after_s: float = 0.0) -> float:
+        """Give one request its turn, ``after_s`` from now or later: the seconds the
+        caller must still sleep before sending (an implementation may sleep itself)."""
+        ...
+
+
+class LocalSpacing:
+    """Spacing within one process: every thread using this object reserves its slot here."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._next_at = 0.0  # time.monotonic() of the next free request slot
+
+    def wait_s(self, after_s: float = 0.0) -> float:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now + after_s, self._next_at)
+            self._next_at = start + self.interval_s
+        return start - now
+
+
 class PoliteHttp:
     """GETs to one service, politely: spaced, one connection, bounded retries.
 
     Shared by the arXiv API client and the OAI-PMH harvester (``sync/oai_client.py``).
     Each request, retries included, first reserves the next free slot, so request starts
-    stay ``interval_s`` apart for every thread using this object. Transient failures (a
+    stay ``interval_s`` apart for every thread using this object (or, with a shared
+    ``spacing``, for every process using the same database). Transient failures (a
     5xx, a 429, a timeout, a dropped connection) are retried at most ``retries`` times,
     waiting ``backoff_s``, then twice that, four times... or what ``Retry-After`` asks
     when that is longer. A ``Retry-After`` beyond ``max_retry_after_s`` is not waited
@@ -77,6 +114,7 @@ class PoliteHttp:
         backoff_s: float | None = None,
         max_retry_after_s: float = MAX_RETRY_AFTER_S,
         transport: httpx.BaseTransport | None = None,
+        spacing: Spacing | None = None,
     ) -> None:
         self.service = service
         self.interval_s = interval_s
@@ -95,20 +133,17 @@ class PoliteHttp:
             # One connection per service, as arXiv asks of harvesters.
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
-        self._lock = threading.Lock()
-        self._next_at = 0.0  # time.monotonic() of the next free request slot
+        self.spacing = spacing if spacing is not None else LocalSpacing(interval_s)
 
     def close(self) -> None:
         self._http.close()
 
-    def _wait_turn(self) -> None:
-        """Sleep until this thread's reserved slot: request starts stay ``interval_s`` apart."""
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_at)
-            self._next_at = start + self.interval_s
-        if start > now:
-            time.sleep(start - now)
+    def _wait_turn(self, after_s: float = 0.0) -> None:
+        """Sleep until this thread's reserved slot, ``after_s`` from now or later: request
+        starts stay ``interval_s`` apart."""
+        wait = self.spacing.wait_s(after_s)
+        if wait > 0:
+            time.sleep(wait)
 
     def get(
         self,
@@ -125,8 +160,10 @@ class PoliteHttp:
         attempts = self.retries + 1
         problem = "did not answer"
         service = f"{self.service} ({url})"  # the operator sees which address failed
+        backoff = 0.0
         for attempt in range(attempts):
-            self._wait_turn()
+            # a retry's backoff is reserved with its turn: one wait, not one after the other
+            self._wait_turn(backoff)
             retry_after = 0.0
             try:
                 response = self._http.get(url, params=dict(params))
@@ -151,7 +188,7 @@ class PoliteHttp:
             if attempt + 1 < attempts:
                 if waiting is not None:
                     waiting()
-                time.sleep(max(self.backoff_s * 2**attempt, retry_after))
+                backoff = max(self.backoff_s * 2**attempt, retry_after)
         tries = f"{attempts} tr{'y' if attempts == 1 else 'ies'}"
         raise UpstreamError(f"{service} {problem} ({tries}); please try again later.")
 
@@ -167,6 +204,7 @@ class ArxivClient:
         retries: int = 3,
         backoff_s: float | None = None,
         transport: httpx.BaseTransport | None = None,
+        spacing: Spacing | None = None,
     ) -> None:
         self.api_url = api_url
         self.interval_s = interval_s
@@ -181,16 +219,18 @@ class ArxivClient:
             retries=retries,
             backoff_s=backoff_s,
             transport=transport,
+            spacing=spacing,
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ArxivClient:
+    def from_settings(cls, settings: Settings, spacing: Spacing | None = None) -> ArxivClient:
         return cls(
             settings.arxiv_api_url,
             agent=user_agent(settings.base_url),
             interval_s=settings.arxiv_request_interval_s,
             timeout_s=settings.arxiv_timeout_s,
             retries=settings.arxiv_retries,
+            spacing=spacing,
         )
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from paperwire.clock import utcnow
 from paperwire.models import FeedEntry, FeedRecord
 from paperwire.store.organizations import organization_from_prefixed
 from paperwire.store.papers import IN_CHUNK, links_for, paper_from_row, paper_select
-from paperwire.store.schema import feed_entries, organizations, papers
+from paperwire.store.schema import feed_entries, organizations, papers, users
 from paperwire.store.sql import chunks, insert_ignoring_conflicts
 
 # Upvotes that order a list: those an import carried for this day plus local votes.
@@ -312,3 +312,18 @@ def count_submissions(conn: Connection, user_id: int, day: date) -> int:
         feed_entries.c.source == "submission",
     )
     return int(conn.execute(stmt).scalar_one())
+
+
+def hold_submission_count(conn: Connection, user_id: int) -> None:
+    """Make this write transaction the only one counting the member's submissions.
+
+    On PostgreSQL two submissions at once would each insert their entry and count before
+    the other commits, and both pass the daily quota: locking the member's row first
+    queues them (FOR NO KEY UPDATE: rows that merely reference the user, like votes and
+    sessions, are not held up). SQLite needs nothing, as it runs one writer at a time;
+    a read there before the first write would even risk a busy error on the upgrade.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
+        )

@@ -45,7 +45,9 @@ def sync_hf(
         last = cursor_day(sync_state.get_source(conn, SOURCE).cursor)
     days = days_to_sync(today, last, day)
     report = SyncReport(source=SOURCE)
-    with HfClient.from_settings(context.settings) as client:
+    settings = context.settings
+    spacing = context.shared_spacing(settings.hf_api_url, settings.hf_request_interval_s)
+    with HfClient.from_settings(settings, spacing) as client:
         for each in days:
             url = client.url_for(each)
             records = read_day(client.daily_papers(each, waiting=heartbeat), url, each)

@@ -19,7 +19,7 @@ import httpx
 
 from paperwire.config import Settings
 from paperwire.errors import UpstreamError
-from paperwire.ingest.arxiv_api import PoliteHttp, user_agent
+from paperwire.ingest.arxiv_api import PoliteHttp, Spacing, user_agent
 from paperwire.sync.report import SyncError
 
 __all__ = ["SOURCE_LABEL", "HfClient"]
@@ -38,6 +38,7 @@ class HfClient:
         retries: int = 3,
         backoff_s: float | None = None,
         transport: httpx.BaseTransport | None = None,
+        spacing: Spacing | None = None,
     ) -> None:
         self.endpoint = api_url.rstrip("/") + "/api/daily_papers"
         self.http = PoliteHttp(
@@ -49,10 +50,11 @@ class HfClient:
             retries=retries,
             backoff_s=backoff_s,
             transport=transport,
+            spacing=spacing,
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> HfClient:
+    def from_settings(cls, settings: Settings, spacing: Spacing | None = None) -> HfClient:
         # Timeout and retry budget are the arXiv client's settings: one network policy
         # for every source until an operator needs them apart.
         return cls(
@@ -61,6 +63,7 @@ class HfClient:
             interval_s=settings.hf_request_interval_s,
             timeout_s=settings.arxiv_timeout_s,
             retries=settings.arxiv_retries,
+            spacing=spacing,
         )
 
     def __enter__(self) -> HfClient:

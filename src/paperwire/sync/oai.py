@@ -63,7 +63,9 @@ def harvest(
     report = SyncReport(SOURCE)
     if state.token:
         report.note = f"resumed after page {state.pages}"
-    client = OaiClient.from_settings(context.settings)
+    client = OaiClient.from_settings(
+        context.settings, context.shared_spacing(context.settings.arxiv_oai_url)
+    )
     try:
         while True:
             number = state.pages + 1

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date
 
 from paperwire.config import Settings
-from paperwire.ingest.arxiv_api import MAX_RETRY_AFTER_S, PoliteHttp, user_agent
+from paperwire.ingest.arxiv_api import MAX_RETRY_AFTER_S, PoliteHttp, Spacing, user_agent
 
 METADATA_PREFIX = "arXivRaw"  # the richest arXiv format: every version with its date
 
@@ -33,6 +33,7 @@ class OaiClient:
         retries: int = 3,
         backoff_s: float | None = None,
         max_retry_after_s: float = MAX_RETRY_AFTER_S,
+        spacing: Spacing | None = None,
     ) -> None:
         self.base_url = base_url
         self.http = PoliteHttp(
@@ -44,16 +45,18 @@ class OaiClient:
             retries=retries,
             backoff_s=backoff_s,
             max_retry_after_s=max_retry_after_s,
+            spacing=spacing,
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OaiClient:
+    def from_settings(cls, settings: Settings, spacing: Spacing | None = None) -> OaiClient:
         return cls(
             settings.arxiv_oai_url,
             agent=user_agent(settings.base_url),
             interval_s=settings.arxiv_request_interval_s,
             timeout_s=settings.arxiv_timeout_s,
             retries=settings.arxiv_retries,
+            spacing=spacing,
         )
 
     def close(self) -> None:
