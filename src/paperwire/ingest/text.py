@@ -18,11 +18,19 @@ __all__ = [
     "clean_names",
     "latex_accents_to_unicode",
     "split_authors",
+    "without_nul",
 ]
+
+
+def without_nul(text: str) -> str:
+    """NUL becomes U+FFFD: PostgreSQL's text refuses NUL, and an HTML parser shows it as
+    U+FFFD anyway, so every backend stores the same text."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def clean_line(text: str) -> str:
     """Collapse every run of whitespace (newlines included) to one space; strip."""
+    text = without_nul(text)
     # Fast path (10-20x faster on an abstract): once newlines are spaces, a text
     # without double spaces or other whitespace characters is already clean.
     flat = text.replace("\n", " ")
@@ -92,6 +100,7 @@ def clean_abstract(text: str) -> str:
     """
     if _PARAGRAPH_HINT.search(text) is None:
         return clean_line(text)  # the fast path: one paragraph
+    text = without_nul(text)
     lines = text.splitlines()
     margin = _pretty_print_margin(lines[1:])
     paragraphs: list[list[str]] = [[]]

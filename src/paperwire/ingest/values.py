@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 from pathlib import PurePath
 
+from paperwire.ingest.text import without_nul
+
 __all__ = [
     "BadRecord",
     "date_in_name",
@@ -48,7 +50,7 @@ def get_str(obj: Obj, key: str, where: str = "") -> str:
         raise BadRecord(f"{where}{key}: expected a string, got {_type_name(value)}")
     if not value.strip():
         raise BadRecord(f"{where}{key}: empty")
-    return value
+    return without_nul(value)
 
 
 def opt_str(obj: Obj, key: str, where: str = "") -> str | None:
@@ -58,7 +60,7 @@ def opt_str(obj: Obj, key: str, where: str = "") -> str | None:
         return None
     if not isinstance(value, str):
         raise BadRecord(f"{where}{key}: expected a string, got {_type_name(value)}")
-    return value.strip() or None
+    return without_nul(value.strip()) or None
 
 
 def get_str_list(obj: Obj, key: str, where: str = "", required: bool = True) -> list[str]:
@@ -75,7 +77,7 @@ def get_str_list(obj: Obj, key: str, where: str = "", required: bool = True) -> 
         if not isinstance(item, str):
             raise BadRecord(f"{where}{key}: expected strings, got {_type_name(item)}")
         if item and not item.isspace():
-            items.append(item)
+            items.append(without_nul(item))
     return items
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -292,3 +293,18 @@ def test_empty_list_and_not_utf8(tmp_path: Path) -> None:
     assert isinstance(error, RecordError)
     assert error.line == 2
     assert "UTF-8" in error.message
+
+
+def test_nul_in_any_string_becomes_the_replacement_character(tmp_path: Path) -> None:
+    # JSON may carry \u0000, which PostgreSQL's text refuses: both backends store U+FFFD.
+    day = json.loads((HF / "2025-10-15.json").read_text())[:1]
+    day[0]["submittedBy"]["fullname"] = "x\u0000y"
+    day[0]["paper"]["title"] = "A\u0000title"
+    day[0]["paper"]["authors"][0]["name"] = "Ada\u0000"
+    path = tmp_path / "2025-10-15.json"
+    path.write_text(json.dumps(day))
+    (record,) = records(parse(path))
+    assert record.feed is not None
+    assert record.feed.submitted_by_name == "x\ufffdy"
+    assert record.paper.title == "A\ufffdtitle"
+    assert record.paper.authors[0] == "Ada\ufffd"

@@ -137,3 +137,11 @@ def test_clean_names_fast_and_slow_paths() -> None:
     assert clean_names([]) == []
     assert clean_names(["", "A"]) == ["A"]
     assert clean_names(["A\x1eB"]) == ["A B"]
+
+
+def test_nul_becomes_the_replacement_character_on_every_path() -> None:
+    # PostgreSQL's text refuses NUL: both backends store U+FFFD instead.
+    assert clean_line("java\x00script") == "java\ufffdscript"
+    assert clean_line("a \x00 \n b") == "a \ufffd b"
+    assert clean_abstract("one\x00\n  two\x00") == "one\ufffd\n\ntwo\ufffd"
+    assert clean_names(["Ada\x00", "Alan Turing"]) == ["Ada\ufffd", "Alan Turing"]
