@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -61,6 +62,10 @@ search_documents = Table(
     Column("has_code", Boolean, nullable=False),
     Column("published", Date),
 )
+Index("ix_search_documents_document", search_documents.c.document, postgresql_using="gin")
+Index("ix_search_documents_title_terms", search_documents.c.title_terms, postgresql_using="gin")
+Index("ix_search_documents_title_key", search_documents.c.title_key)
+Index("ix_search_documents_categories", search_documents.c.categories, postgresql_using="gin")
 
 # The vector index: the embeddings table's vectors as pgvector values, caught up from the
 # last embedding ``seq`` it holds, like the usearch file.
@@ -69,6 +74,13 @@ vector_index = Table(
     search_metadata,
     Column("key", Integer, primary_key=True, autoincrement=False),  # embeddings.key
     Column("embedding", HalfVector(EMBEDDING_DIM), nullable=False),
+)
+Index(
+    "ix_vector_index_embedding",
+    vector_index.c.embedding,
+    postgresql_using="hnsw",
+    postgresql_with={"m": 16, "ef_construction": 128},  # as migration 0007 builds it
+    postgresql_ops={"embedding": "halfvec_cosine_ops"},
 )
 
 # What the file indexes keep in their sidecar files: schema version, model, watermark.
