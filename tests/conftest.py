@@ -1,8 +1,11 @@
-"""Shared fixtures: real SQLite databases built through the migrations, real data files."""
+"""Shared fixtures: real databases built through the migrations, real data files.
+
+The backend is SQLite unless ``PAPERWIRE_TEST_DATABASE_URL`` names a PostgreSQL server
+(tests/databases.py); the fixtures read the same either way.
+"""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from account_support import MakeClient, client_factory
+from databases import Databases, NewDatabase, databases_from_environment
 from paperwire.config import Settings
 from paperwire.ingest.pipeline import import_paths
 from paperwire.search import indexer
@@ -18,13 +22,8 @@ from paperwire.search.resources import SearchResources
 from paperwire.store.db import make_engine
 from paperwire.store.migrate import upgrade
 from paperwire.web.app import create_app
+from repo_paths import DATA_DIR, HF_DIR, MODEL_DIR
 from smtp_server import SmtpServer
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = REPO_ROOT.parent / "shared" / "data"
-HF_DIR = DATA_DIR / "hf-daily-papers"
-LISTINGS_DIR = DATA_DIR / "arxiv-daily-listings"
-FORMATS_DIR = DATA_DIR / "arxiv-formats"
 
 
 @pytest.fixture(scope="session")
@@ -34,37 +33,60 @@ def data_dir() -> Path:
     return DATA_DIR
 
 
-def sqlite_settings(path: Path, **overrides: object) -> Settings:
-    """Keyword search only unless a test asks for the model (see ``semantic_settings``)."""
-    values: dict[str, object] = {"semantic": False, **overrides}
-    return Settings(env="test", database_url=f"sqlite:///{path}", **values)  # type: ignore[arg-type]
-
-
-def index_dir_of(database: Path) -> Path:
-    return database.with_name(database.stem + "-index")
-
-
-def _copy_database(source: Path, target: Path) -> Path:
-    shutil.copyfile(source, target)
-    return target
+@pytest.fixture(scope="session")
+def databases() -> Iterator[Databases]:
+    """This test process's databases: SQLite files, or databases on the PostgreSQL server
+    named by ``PAPERWIRE_TEST_DATABASE_URL`` (all dropped when the session ends)."""
+    made = databases_from_environment()
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty database built by the migrations once; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "empty.db"
-    engine = make_engine(sqlite_settings(path))
-    upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+def backend(databases: Databases) -> str:
+    """``"sqlite"`` or ``"postgresql"``: for the few tests that must tell them apart."""
+    return databases.name
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_template: Path) -> Settings:
+def new_database(tmp_path: Path, databases: Databases) -> Iterator[NewDatabase]:
+    """Make databases of this test's own: a copy of a template's ``Settings``, or an empty,
+    unmigrated one without. Each is dropped when the test ends."""
+    made: list[Settings] = []
+
+    def make(template: Settings | None = None, **overrides: object) -> Settings:
+        if template is None:
+            settings = databases.create(tmp_path, **overrides)
+        else:
+            settings = databases.copy(template, tmp_path, **overrides)
+        made.append(settings)
+        return settings
+
+    yield make
+    for settings in made:
+        databases.drop(settings)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> Iterator[Settings]:
+    """An empty database built by the migrations once; each test gets a copy."""
+    template = databases.create(tmp_path_factory.mktemp("template"))
+    engine = make_engine(template)
+    upgrade(engine)
+    engine.dispose()
+    databases.settle(template)
+    yield template
+    databases.drop(template)
+
+
+@pytest.fixture
+def settings(new_database: NewDatabase, migrated_template: Settings) -> Settings:
     """Settings for a fresh, migrated database of this test's own."""
-    return sqlite_settings(_copy_database(migrated_template, tmp_path / "paperwire.db"))
+    return new_database(migrated_template)
 
 
 @pytest.fixture
@@ -76,30 +98,31 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def hf_template(
-    tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, data_dir: Path
-) -> Path:
-    """A database holding every Hugging Face daily-papers file, imported once."""
-    path = _copy_database(migrated_template, tmp_path_factory.mktemp("hf") / "hf.db")
-    settings = sqlite_settings(path)
-    engine = make_engine(settings)
+    tmp_path_factory: pytest.TempPathFactory,
+    databases: Databases,
+    migrated_template: Settings,
+    data_dir: Path,
+) -> Iterator[Settings]:
+    """A database holding every Hugging Face daily-papers file, imported and keyword-indexed
+    once."""
+    template = databases.copy(migrated_template, tmp_path_factory.mktemp("hf"))
+    engine = make_engine(template)
     summary = import_paths(engine, [data_dir / "hf-daily-papers"])
     assert summary.errors == []
-    resources = SearchResources(settings)
+    resources = SearchResources(template, engine)
     with resources.writing():
         indexer.update_keyword(engine, resources)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return path
+    databases.settle(template)
+    yield template
+    databases.drop(template)
 
 
 @pytest.fixture
-def hf_settings(tmp_path: Path, hf_template: Path) -> Settings:
+def hf_settings(new_database: NewDatabase, hf_template: Settings) -> Settings:
     """Settings for this test's own copy of the database (and keyword index) of the HF
     archive."""
-    database = _copy_database(hf_template, tmp_path / "paperwire.db")
-    shutil.copytree(index_dir_of(hf_template), index_dir_of(database))
-    return sqlite_settings(database)
+    return new_database(hf_template)
 
 
 @pytest.fixture
@@ -113,12 +136,6 @@ def hf_client(hf_settings: Settings) -> Iterator[TestClient]:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         yield client
-
-
-# The optimized embedding model is built once from the packaged weights and kept here
-# between runs (git-ignored); concurrent builds are safe (atomic rename).
-MODEL_DIR = REPO_ROOT / ".cache" / "models"
-SCIFACT_DIR = DATA_DIR / "eval" / "scifact"
 
 
 @pytest.fixture

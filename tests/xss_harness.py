@@ -22,11 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from xss_corpus import Payload, link_payloads, payloads, static_violations
+
+if TYPE_CHECKING:
+    from paperwire.config import Settings
 
 # --- the hostile database ---------------------------------------------------------------
 
@@ -55,7 +58,7 @@ class Corpus:
 
 @dataclass(slots=True)
 class Seeded:
-    database: Path
+    database: Settings  # its URL and search indexes
     paper_ids: list[str]
     commented: list[str]  # papers holding comments
     days: list[date]
@@ -83,12 +86,21 @@ def _hf_item(paper_id: str, title: Payload, abstract: Payload, day: date) -> dic
     }
 
 
-def seed(database: Path, work: Path, corpus: Corpus) -> Seeded:
+def _settings_of(database: Settings | Path) -> Settings:
+    """``database`` as Settings; a Path is a SQLite file."""
+    from paperwire.config import Settings
+
+    if isinstance(database, Settings):
+        return database
+    return Settings(env="test", database_url=f"sqlite:///{database}")
+
+
+def seed(database: Settings | Path, work: Path, corpus: Corpus) -> Seeded:
     """A migrated database holding the corpus: hostile papers imported from HF-format
-    files (featured ``DAY_SIZE`` a day), indexed for search, and hostile comments."""
+    files (featured ``DAY_SIZE`` a day), indexed for search, and hostile comments.
+    ``database``: an empty database (Settings), or the path of a new SQLite file."""
     from paperwire.accounts import service as accounts
     from paperwire.community import comments as comment_service
-    from paperwire.config import Settings
     from paperwire.errors import UserError
     from paperwire.ingest.pipeline import import_paths
     from paperwire.models import Role
@@ -97,9 +109,7 @@ def seed(database: Path, work: Path, corpus: Corpus) -> Seeded:
     from paperwire.store.db import make_engine
     from paperwire.store.migrate import upgrade
 
-    settings = Settings(
-        env="test", database_url=f"sqlite:///{database}", semantic=False, rate_limits=False
-    )
+    settings = _settings_of(database).model_copy(update={"semantic": False, "rate_limits": False})
     engine = make_engine(settings)
     upgrade(engine)
     files = work / "hostile-hf"
@@ -116,7 +126,7 @@ def seed(database: Path, work: Path, corpus: Corpus) -> Seeded:
         (files / f"{day.isoformat()}.json").write_text(json.dumps(items, indent=1))
     summary = import_paths(engine, [files])
     rejected = {"title": len(summary.errors)}
-    resources = SearchResources(settings)
+    resources = SearchResources(settings, engine)
     with resources.writing():
         indexer.update_keyword(engine, resources)
 
@@ -148,10 +158,8 @@ def seed(database: Path, work: Path, corpus: Corpus) -> Seeded:
             comment_service.set_hidden(engine, curator, made.id, hidden=True)
         elif i % 40 == 11:  # some deleted (a placeholder, since a reply hangs from them)
             comment_service.delete(engine, author, made.id)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return Seeded(database, ids, commented, days, session, rejected)
+    return Seeded(settings, ids, commented, days, session, rejected)
 
 
 # --- a real server ----------------------------------------------------------------------
@@ -165,13 +173,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(database: Path, log: Path, timeout: float = 60.0) -> Iterator[str]:
-    """``paperwire serve`` over ``database`` on a free port; yields its base URL."""
+def serving(database: Settings | Path, log: Path, timeout: float = 60.0) -> Iterator[str]:
+    """``paperwire serve`` over ``database`` (a SQLite file's path, or Settings: their URL
+    and search indexes) on a free port; yields its base URL."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
+    settings = _settings_of(database)
+    env["PAPERWIRE_DATABASE_URL"] = settings.database_url
+    if settings.index_dir is not None:
+        env["PAPERWIRE_INDEX_DIR"] = str(settings.index_dir)
     env |= {
-        "PAPERWIRE_DATABASE_URL": f"sqlite:///{database}",
         "PAPERWIRE_ENV": "test",
         "PAPERWIRE_BASE_URL": url,
         "PAPERWIRE_SEMANTIC": "false",

@@ -1,7 +1,8 @@
 """Browser fixtures: a real ``paperwire serve`` on a free port, driven by Debian's chromium.
 
 Each pytest-xdist worker gets its own copy of the Hugging Face database (plus one arXiv
-listing, for abstracts with LaTeX math), its own server process and its own browser.
+listing, for abstracts with LaTeX math), its own server process and its own browser. The
+database is SQLite or PostgreSQL like every other test's (tests/databases.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import gzip
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +26,7 @@ import pytest
 from browser_support import MathPaper, Server
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
+from databases import Databases, database_environment
 from paperwire.config import Settings
 from paperwire.ingest.pipeline import import_paths
 from paperwire.store.db import make_engine
@@ -69,33 +70,46 @@ def math_paper(data_dir: Path) -> MathPaper:
 
 
 @pytest.fixture(scope="session")
-def browser_database(
-    tmp_path_factory: pytest.TempPathFactory, hf_template: Path, data_dir: Path
-) -> Path:
-    """This worker's copy of the HF database, with one arXiv listing imported on top."""
-    path = tmp_path_factory.mktemp("browser-db") / "paperwire.db"
-    shutil.copyfile(hf_template, path)
-    engine = make_engine(Settings(env="test", database_url=f"sqlite:///{path}"))
+def browser_template(
+    tmp_path_factory: pytest.TempPathFactory,
+    databases: Databases,
+    hf_template: Settings,
+    data_dir: Path,
+) -> Iterator[Settings]:
+    """The HF database (and its keyword index), with one arXiv listing imported on top:
+    never served, so that servers can each get a copy."""
+    template = databases.copy(hf_template, tmp_path_factory.mktemp("browser-template"))
+    engine = make_engine(template)
     try:
         summary = import_paths(engine, [data_dir / LISTING])
         assert summary.errors == [], summary.errors
         assert summary.papers_inserted + summary.papers_updated > 0
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         engine.dispose()
-    return path
+    databases.settle(template)
+    yield template
+    databases.drop(template)
+
+
+@pytest.fixture(scope="session")
+def browser_database(
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases, browser_template: Settings
+) -> Iterator[Settings]:
+    """This worker's copy of the browser template, served by ``server``."""
+    database = databases.copy(browser_template, tmp_path_factory.mktemp("browser-db"))
+    yield database
+    databases.drop(database)
 
 
 @contextmanager
-def serving(database: Path, log_dir: Path, **settings: str) -> Iterator[Server]:
-    """A real ``paperwire serve`` subprocess over ``database``; ``settings`` become
-    ``PAPERWIRE_<NAME>`` variables. Stopped on exit."""
+def serving(database: Settings, log_dir: Path, **settings: str) -> Iterator[Server]:
+    """A real ``paperwire serve`` subprocess over ``database`` (its URL and search
+    indexes); ``settings`` become ``PAPERWIRE_<NAME>`` variables. Stopped on exit."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
+    env |= database_environment(database)
     env |= {
-        "PAPERWIRE_DATABASE_URL": f"sqlite:///{database}",
         "PAPERWIRE_ENV": "test",
         "PAPERWIRE_HOST": "127.0.0.1",
         "PAPERWIRE_BASE_URL": url,
@@ -127,7 +141,9 @@ def serving(database: Path, log_dir: Path, **settings: str) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, browser_database: Path) -> Iterator[Server]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, browser_database: Settings
+) -> Iterator[Server]:
     """A real ``paperwire serve`` over this worker's database; stopped when the session ends."""
     with serving(browser_database, tmp_path_factory.mktemp("server")) as running:
         yield running

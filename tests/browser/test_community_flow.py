@@ -6,7 +6,6 @@ pointed at a local server replaying real arXiv answers (``tests/arxiv_replay.py`
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,17 +17,18 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from arxiv_replay import ArxivReplay
 from conftest import serving
+from databases import Databases
+from paperwire.config import Settings
 
 OLD_ENOUGH = "100000"  # days: the replayed arXiv entries are from 2002 to 2018
 
 
 @pytest.fixture(scope="module")
 def community_server(
-    tmp_path_factory: pytest.TempPathFactory, browser_database: Path
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases, browser_template: Settings
 ) -> Iterator[tuple[Server, ArxivReplay]]:
     folder = tmp_path_factory.mktemp("community")
-    database = folder / "paperwire.db"
-    shutil.copyfile(browser_database, database)
+    database = databases.copy(browser_template, folder)
     with (
         ArxivReplay() as arxiv,
         serving(
@@ -40,6 +40,7 @@ def community_server(
         ) as server,
     ):
         yield server, arxiv
+    databases.drop(database)
 
 
 def _first_featured_paper(server: Server) -> dict[str, object]:

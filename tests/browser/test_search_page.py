@@ -26,17 +26,16 @@ FIRST_SEARCH_TIMEOUT_S = 300.0  # the first one may build the embedding model, o
 
 
 @pytest.fixture(scope="module", autouse=True)
-def searchable(server: Server, browser_database: Path) -> None:
+def searchable(server: Server, browser_database: Settings) -> None:
     """The server's database fully in the keyword index, and its first search done.
 
-    The browser database is a copy of the HF one without its index folder, plus an arXiv
-    listing: a search would index only a small backlog inline, so index all of it here,
+    The browser database is a copy of the HF one (and its index), plus an arXiv listing
+    not indexed yet: a search would index only a small backlog inline, so index it here,
     under the indexer's lock (the server takes it too when it indexes). Then one search
     loads whatever the server loads on its first (untimed: not what these tests measure).
     """
-    settings = Settings(env="test", database_url=f"sqlite:///{browser_database}", semantic=False)
-    engine = make_engine(settings)
-    resources = SearchResources(settings)
+    engine = make_engine(browser_database)
+    resources = SearchResources(browser_database, engine)
     try:
         with resources.writing():
             indexer.update_keyword(engine, resources)

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from databases import Databases
 from paperwire.ingest.text import clean_abstract, clean_line
 from xss_corpus import (
     PLACE_BASE,
@@ -58,12 +59,14 @@ class Hostile:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
+def hostile(tmp_path_factory: pytest.TempPathFactory, databases: Databases) -> Iterator[Hostile]:
     work = tmp_path_factory.mktemp("xss")
     corpus = Corpus.make(PAPERS, COMMENTS)
-    seeded = seed(work / "hostile.db", work, corpus)
+    database = databases.create(work)
+    seeded = seed(database, work, corpus)
     with serving(seeded.database, work / "serve.log") as url:
         yield Hostile(url, seeded, corpus)
+    databases.drop(database)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from factories import api_token, make_user, sign_in
 from hf_replay import HfReplay, hf_replay_settings
+from paperwire.clock import as_utc
 from paperwire.config import Settings
 from paperwire.context import build_context
 from paperwire.jobs import queue
@@ -223,7 +224,7 @@ def test_sync_now_form_queues_one_job(
     assert job["unique_key"] == unique_key("sync_hf")  # the schedule's: one sync_hf job
     assert job["status"] == "queued"
     assert job["args"] == {}
-    assert job["run_after"] <= datetime.now(UTC).replace(tzinfo=None)
+    assert as_utc(job["run_after"]) <= datetime.now(UTC)  # naive on SQLite, aware on PostgreSQL
     page = client.get(first.headers["location"]).text
     assert "A sync of Hugging Face is queued" in page
     assert "sync_hf" in page

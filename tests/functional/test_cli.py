@@ -1,4 +1,5 @@
-"""The CLI, run as a user runs it: a real process over a real SQLite file."""
+"""The CLI, run as a user runs it: a real process over a real database (SQLite or
+PostgreSQL, tests/databases.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from databases import NewDatabase, database_environment
 from paperwire.cli import main
+from paperwire.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PAPERWIRE_DATABASE_URL": f"sqlite:///{db}"}
+def run_cli(db: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **database_environment(db)}
     return subprocess.run(
         [sys.executable, "-m", "paperwire", *args],
         capture_output=True,
@@ -64,8 +67,10 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.output
 
 
-def test_import_is_idempotent_and_reports_counts(tmp_path: Path, data_dir: Path) -> None:
-    db = tmp_path / "cli.db"
+def test_import_is_idempotent_and_reports_counts(
+    tmp_path: Path, data_dir: Path, new_database: NewDatabase
+) -> None:
+    db = new_database()
     days = tmp_path / "days"
     days.mkdir()
     for day in ("2025-10-06.json", "2025-10-07.json"):
@@ -86,13 +91,15 @@ def test_import_is_idempotent_and_reports_counts(tmp_path: Path, data_dir: Path)
     assert len(json.loads(listed.stdout)) == len(json.loads((days / "2025-10-06.json").read_text()))
 
 
-def test_a_broken_line_is_named_and_the_rest_imported(tmp_path: Path, data_dir: Path) -> None:
+def test_a_broken_line_is_named_and_the_rest_imported(
+    tmp_path: Path, data_dir: Path, new_database: NewDatabase
+) -> None:
     source = data_dir / "arxiv-daily-listings" / "2025-10-06.jsonl.gz"
     lines = gzip.decompress(source.read_bytes()).decode().splitlines()
     lines[4] = lines[4][:50]  # truncate the 5th record
     broken = tmp_path / "2025-10-06.jsonl.gz"
     broken.write_bytes(gzip.compress("\n".join(lines).encode()))
-    db = tmp_path / "broken.db"
+    db = new_database()
     result = run_cli(db, "import", str(broken))
     assert result.returncode == 1
     assert f"{broken}:5:" in result.stderr
@@ -101,8 +108,8 @@ def test_a_broken_line_is_named_and_the_rest_imported(tmp_path: Path, data_dir: 
     assert "1 skipped" in result.stderr
 
 
-def test_cli_errors_are_clear(tmp_path: Path) -> None:
-    db = tmp_path / "e.db"
+def test_cli_errors_are_clear(tmp_path: Path, new_database: NewDatabase) -> None:
+    db = new_database()
     assert "run `paperwire db upgrade` first" in run_cli(db, "papers", "show", "1").stderr
     assert run_cli(db, "db", "upgrade").returncode == 0
     assert "no paper with id" in run_cli(db, "papers", "show", "2501.00001").stderr

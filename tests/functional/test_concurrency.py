@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from databases import database_environment
 from paperwire.config import Settings
 
 
@@ -23,7 +24,7 @@ def test_a_burst_of_uncached_requests_is_answered_in_full(
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "PAPERWIRE_DATABASE_URL": hf_settings.database_url}
+    env = {**os.environ, **database_environment(hf_settings)}
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "paperwire", "serve", "--port", str(port)],

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from databases import database_environment
 from paperwire.clock import utcnow
 from paperwire.config import Settings
 from paperwire.context import build_context
@@ -79,7 +80,7 @@ def _env(settings: Settings, server: SmtpServer) -> dict[str, str]:
     return {
         **os.environ,
         "PAPERWIRE_ENV": "test",
-        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        **database_environment(settings),
         "PAPERWIRE_SEMANTIC": "false",
         "PAPERWIRE_BASE_URL": BASE_URL,
         "PAPERWIRE_SMTP_HOST": server.host,

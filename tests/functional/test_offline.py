@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from databases import database_environment
 from factories import make_user, sign_in
 from paperwire.config import Settings
 from paperwire.models import Role
@@ -68,7 +69,7 @@ def engine(offline: Settings) -> Iterator[Engine]:
 def run_sync_cli(settings: Settings, source: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        **database_environment(settings),
         "PAPERWIRE_ARXIV_API_URL": settings.arxiv_api_url,
         "PAPERWIRE_ARXIV_OAI_URL": settings.arxiv_oai_url,
         "PAPERWIRE_HF_API_URL": settings.hf_api_url,

@@ -14,8 +14,11 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from databases import NewDatabase, database_environment
 from paperwire.cli import main
 from paperwire.config import Settings
+from paperwire.store.db import make_engine
+from paperwire.store.migrate import is_up_to_date
 from paperwire.web.app import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,13 +50,10 @@ def test_make_targets_exist(target: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_make_run_serves_paperwire(tmp_path: Path) -> None:
+def test_make_run_serves_paperwire(new_database: NewDatabase) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "PAPERWIRE_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-        "PAPERWIRE_PORT": str(port),
-    }
+    database = new_database()
+    env = {**os.environ, **database_environment(database), "PAPERWIRE_PORT": str(port)}
     server = subprocess.Popen(
         ["make", "run"],
         cwd=REPO_ROOT,
@@ -76,7 +76,9 @@ def test_make_run_serves_paperwire(tmp_path: Path) -> None:
         home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert home.status_code == 200
         assert "<h1>" in home.text
-        assert (tmp_path / "run.db").exists()
+        engine = make_engine(database)
+        assert is_up_to_date(engine)  # `make run` migrated the database it was given
+        engine.dispose()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -90,8 +92,8 @@ def test_every_cli_command_in_the_readme_exists() -> None:
         assert result.exit_code == 0, (command, result.output)
 
 
-def test_every_api_route_in_the_readme_exists(tmp_path: Path) -> None:
-    app = create_app(Settings(env="test", database_url=f"sqlite:///{tmp_path / 'r.db'}"))
+def test_every_api_route_in_the_readme_exists(settings: Settings) -> None:
+    app = create_app(settings)
     patterns = [
         re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$")
         for path in app.openapi()["paths"]

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from conftest import MODEL_DIR
 from databases import NewDatabase, is_postgresql, make_settings
 from paperwire.config import Settings
 from paperwire.ingest.pipeline import import_paths
@@ -27,6 +26,7 @@ from paperwire.search.query import Filters
 from paperwire.search.resources import SearchResources
 from paperwire.store.db import make_engine
 from paperwire.store.migrate import upgrade
+from repo_paths import MODEL_DIR
 
 QUERIES = [
     "diffusion transformer video",

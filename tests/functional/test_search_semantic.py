@@ -18,11 +18,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from databases import NewDatabase, database_environment
 from paperwire.config import Settings
 from paperwire.context import Context, build_context
 from paperwire.ingest.pipeline import import_paths
 from paperwire.search import indexer, service
-from paperwire.search.vectors import VectorMeta
 from paperwire.store.schema import embedding_queue, embeddings
 from paperwire.web.app import create_app
 
@@ -203,7 +203,7 @@ def test_an_interrupted_embedding_job_resumes_without_duplicates(
     assert report.embedded == papers - 80
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(embeddings)).scalar_one() == papers
-    meta = VectorMeta.read(context.search.vector_path)
+    meta = context.search.vector_meta()
     assert meta is not None
     assert meta.count == papers
     context.close()
@@ -223,6 +223,7 @@ def test_without_the_semantic_extra_search_falls_back_to_keyword(
         "from paperwire.context import build_context\n"
         "from paperwire.search import service\n"
         f"s = Settings(database_url={semantic_settings.database_url!r}, "
+        f"index_dir={str(semantic_settings.search_index_dir)!r}, "
         f"model_dir={str(tmp_path / 'no-model')!r})\n"
         "c = build_context(s)\n"
         "r = service.search(c.engine, c.search, service.SearchRequest('vitamin d'))\n"
@@ -237,12 +238,8 @@ def test_without_the_semantic_extra_search_falls_back_to_keyword(
     assert any("semantic" in notice for notice in answer["notices"])
 
 
-def _cli(db: Path, *args: str, model_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PAPERWIRE_DATABASE_URL": f"sqlite:///{db}",
-        "PAPERWIRE_MODEL_DIR": str(model_dir),
-    }
+def _cli(db: Settings, *args: str, model_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **database_environment(db), "PAPERWIRE_MODEL_DIR": str(model_dir)}
     return subprocess.run(
         [sys.executable, "-m", "paperwire", *args],
         capture_output=True,
@@ -253,9 +250,11 @@ def _cli(db: Path, *args: str, model_dir: Path) -> subprocess.CompletedProcess[s
     )
 
 
-def test_the_cli_imports_indexes_and_searches(semantic_settings: Settings, tmp_path: Path) -> None:
+def test_the_cli_imports_indexes_and_searches(
+    semantic_settings: Settings, tmp_path: Path, new_database: NewDatabase
+) -> None:
     path, claims, relevant = _scifact_slice(tmp_path)
-    db, models = tmp_path / "cli.db", semantic_settings.model_cache_dir
+    db, models = new_database(), semantic_settings.model_cache_dir
     imported = _cli(db, "import", str(path), model_dir=models)
     assert imported.returncode == 0, imported.stderr
     assert "wait for their embeddings" in imported.stderr
@@ -280,9 +279,13 @@ def test_the_cli_imports_indexes_and_searches(semantic_settings: Settings, tmp_p
 
 def test_index_refuses_to_run_twice_at_once(semantic_settings: Settings) -> None:
     context = build_context(semantic_settings)
-    db = Path(semantic_settings.database_url.removeprefix("sqlite:///"))
     with context.search.writing():
-        busy = _cli(db, "index", "--keyword-only", model_dir=semantic_settings.model_cache_dir)
+        busy = _cli(
+            semantic_settings,
+            "index",
+            "--keyword-only",
+            model_dir=semantic_settings.model_cache_dir,
+        )
     assert busy.returncode == 1
     assert "another process is updating" in busy.stderr
     context.close()
@@ -303,6 +306,7 @@ def test_related_papers_before_the_model_does_not_crash(
         "from paperwire.context import build_context\n"
         "from paperwire.search import service\n"
         f"s = Settings(database_url={settings.database_url!r}, "
+        f"index_dir={str(settings.search_index_dir)!r}, "
         f"model_dir={str(settings.model_cache_dir)!r})\n"
         "c = build_context(s)\n"
         f"related = service.related(c.engine, c.search, {paper_id!r}, 3)\n"

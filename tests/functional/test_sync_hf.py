@@ -9,12 +9,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from databases import NewDatabase, database_environment
 from hf_replay import HF_DIR, HfReplay, hf_replay_settings, recorded_body
 from paperwire.config import Settings
 from paperwire.context import build_context
@@ -147,13 +147,11 @@ def test_sync_features_exactly_the_recorded_days_papers(
 
 
 def test_a_synced_day_is_stored_as_the_importer_stores_its_file(
-    settings: Settings, engine: Engine, hf: HfReplay, tmp_path: Path
+    settings: Settings, engine: Engine, hf: HfReplay, new_database: NewDatabase
 ) -> None:
     _sync(_settings(settings, hf), LINKS_DAY)
 
-    imported = make_engine(
-        settings.model_copy(update={"database_url": f"sqlite:///{tmp_path}/i.db"})
-    )
+    imported = make_engine(new_database())
     upgrade(imported)
     import_paths(imported, [HF_DIR / f"{LINKS_DAY}.json"])
     assert feed_rows(engine) == feed_rows(imported)
@@ -168,7 +166,7 @@ def test_a_synced_day_is_stored_as_the_importer_stores_its_file(
 def test_sync_through_the_cli(settings: Settings, engine: Engine, hf: HfReplay) -> None:
     env = {
         **os.environ,
-        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        **database_environment(settings),
         "PAPERWIRE_HF_API_URL": hf.url,
         "PAPERWIRE_HF_REQUEST_INTERVAL_S": "0",
     }

@@ -15,6 +15,7 @@ from email.utils import format_datetime
 import pytest
 from sqlalchemy import Engine, select
 
+from databases import database_environment
 from oai_replay import OaiReplay, oai_settings
 from paperwire import __version__
 from paperwire.config import Settings
@@ -341,7 +342,7 @@ def _cli(settings: Settings, url: str, *args: str) -> subprocess.CompletedProces
         text=True,
         env={
             **os.environ,
-            "PAPERWIRE_DATABASE_URL": settings.database_url,
+            **database_environment(settings),
             "PAPERWIRE_ARXIV_OAI_URL": url,
             "PAPERWIRE_ARXIV_REQUEST_INTERVAL_S": "0.05",
             "PAPERWIRE_ARXIV_RETRIES": "1",

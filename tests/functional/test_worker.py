@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from databases import database_environment
 from oai_replay import OaiReplay, oai_settings
 from paperwire.config import Settings
 from paperwire.context import Context, build_context
@@ -215,7 +216,7 @@ def worker_env(settings: Settings, replay: OaiReplay) -> dict[str, str]:
     return {
         **os.environ,
         "PAPERWIRE_ENV": "test",
-        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        **database_environment(settings),
         "PAPERWIRE_SEMANTIC": "false",
         "PAPERWIRE_SYNC_SOURCES": "",
         "PAPERWIRE_ARXIV_OAI_URL": replay.url,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
 
+from databases import NewDatabase, database_environment
 from oai_replay import OaiReplay, oai_settings
 from paperwire.config import Settings
 from paperwire.context import build_context
@@ -68,7 +68,7 @@ def _env(settings: Settings, replay: OaiReplay) -> dict[str, str]:
     return {
         **os.environ,
         "PAPERWIRE_ENV": "test",
-        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        **database_environment(settings),
         "PAPERWIRE_SEMANTIC": "false",
         "PAPERWIRE_SYNC_SOURCES": "",
         "PAPERWIRE_ARXIV_OAI_URL": replay.url,
@@ -119,11 +119,9 @@ def _duplicates(engine: Engine, table: Table, *names: str) -> int:
         return len(conn.execute(query).all())
 
 
-def _reference(tmp_path: Path, template: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """What one uninterrupted harvest (same pages, same job) stores."""
-    database = tmp_path / "reference.db"
-    shutil.copyfile(template, database)
-    base = Settings(env="test", database_url=f"sqlite:///{database}", semantic=False)
+def _reference(base: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    """What one uninterrupted harvest (same pages, same job) stores in ``base``, a fresh
+    migrated database."""
     with OaiReplay(page_size=PAGE_SIZE) as replay:
         context = build_context(oai_settings(base, replay))
         try:
@@ -137,12 +135,12 @@ def _reference(tmp_path: Path, template: Path) -> dict[str, list[tuple[Any, ...]
 
 
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(
-    settings: Settings, engine: Engine, tmp_path: Path, migrated_template: Path
+    settings: Settings, engine: Engine, new_database: NewDatabase, migrated_template: Settings
 ) -> None:
     started = time.monotonic()
     seed = random.SystemRandom().randrange(2**32)
     rng = random.Random(seed)
-    expected = _reference(tmp_path, migrated_template)
+    expected = _reference(new_database(migrated_template))
     kills: list[Kill] = []
     with OaiReplay(page_size=PAGE_SIZE, delay_s=PAGE_DELAY_S) as replay:
         total_pages = math.ceil(len(replay.expected_ids()) / PAGE_SIZE)
