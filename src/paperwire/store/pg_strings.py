@@ -15,21 +15,21 @@ from typing import Any
 from psycopg.adapt import Buffer
 from psycopg.types.string import StrBinaryDumper, StrDumperUnknown
 
-NUL, REPLACEMENT = "\x00", "\ufffd"
+from paperwire.ingest.text import without_nul
 
 
 class NulSafeStrDumper(StrDumperUnknown):
     """psycopg's default text-format dumper for ``str``, NUL replaced."""
 
     def dump(self, obj: str) -> Buffer | None:
-        return super().dump(obj.replace(NUL, REPLACEMENT) if NUL in obj else obj)
+        return super().dump(without_nul(obj))
 
 
 class NulSafeStrBinaryDumper(StrBinaryDumper):
     """psycopg's default binary-format dumper for ``str``, NUL replaced."""
 
     def dump(self, obj: str) -> Buffer | None:
-        return super().dump(obj.replace(NUL, REPLACEMENT) if NUL in obj else obj)
+        return super().dump(without_nul(obj))
 
 
 def register(dbapi_connection: Any) -> None:
