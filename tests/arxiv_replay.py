@@ -37,14 +37,9 @@ from typing import ClassVar
 from paperwire.config import Settings
 from replay_server import Fault, Query, ReplayServer, Reply, reply
 from replay_server import RecordedRequest as RecordedRequest
+from repo_paths import FORMATS_DIR
 
-ATOM_SAMPLE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "arxiv-formats"
-    / "atom-api-query.xml"
-)
+ATOM_SAMPLE = FORMATS_DIR / "atom-api-query.xml"
 _ENTRY = re.compile(rb"  <entry>.*?</entry>\n", re.DOTALL)
 _ENTRY_ID = re.compile(rb"<id>http://arxiv\.org/abs/(.+?)v(\d+)</id>")
 _CATEGORY_TERM = re.compile(rb'<category term="([^"]+)"')

@@ -41,10 +41,6 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(env="test", database_url=database_url, **values)  # type: ignore[arg-type]
 
 
-def is_postgresql(settings: Settings) -> bool:
-    return make_url(settings.database_url).get_backend_name() == "postgresql"
-
-
 def database_environment(settings: Settings) -> dict[str, str]:
     """The ``PAPERWIRE_*`` variables that point a ``paperwire`` process at the database
     (and search indexes) of ``settings``."""

@@ -28,8 +28,8 @@ from pathlib import Path
 import replay_server
 from paperwire.config import Settings
 from replay_server import Fault, Query, ReplayServer, Reply, reply
+from repo_paths import HF_DIR
 
-HF_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hf-daily-papers"
 ENDPOINT = "/api/daily_papers"
 _JSON = "application/json; charset=utf-8"
 

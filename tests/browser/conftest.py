@@ -30,8 +30,8 @@ from databases import Databases, database_environment
 from paperwire.config import Settings
 from paperwire.ingest.pipeline import import_paths
 from paperwire.store.db import make_engine
+from repo_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -17,8 +17,6 @@ from databases import NewDatabase, database_environment
 from paperwire.cli import main
 from paperwire.config import Settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 
 def run_cli(db: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **database_environment(db)}

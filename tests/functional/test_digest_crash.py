@@ -19,7 +19,6 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -32,9 +31,9 @@ from paperwire.digests import subscriptions as service
 from paperwire.digests.outbox import message_id
 from paperwire.store import outbox as outbox_store
 from paperwire.store.schema import outbox
+from repo_paths import REPO_ROOT
 from smtp_server import SmtpServer
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBERS = 2000
 KILLS = 16
 TRANSIENT_SHARE = 0.03

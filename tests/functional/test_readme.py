@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,8 +19,8 @@ from paperwire.config import Settings
 from paperwire.store.db import make_engine
 from paperwire.store.migrate import is_up_to_date
 from paperwire.web.app import create_app
+from repo_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 README = (REPO_ROOT / "README.md").read_text()
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from databases import NewDatabase, is_postgresql, make_settings
+from databases import NewDatabase, make_settings
 from paperwire.config import Settings
 from paperwire.ingest.pipeline import import_paths
 from paperwire.search import indexer, pg_keyword, pg_vectors, service
@@ -53,7 +53,7 @@ QUERIES = [
 
 
 def _requires_postgresql(settings: Settings) -> None:
-    if not is_postgresql(settings):
+    if settings.is_sqlite:
         pytest.skip(
             "compares PostgreSQL's search with SQLite's: runs in the PostgreSQL pass "
             "of make test (PAPERWIRE_TEST_DATABASE_URL)"

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,7 @@ from paperwire.store import jobs as job_store
 from paperwire.store import sync_state
 from paperwire.store.schema import papers
 from paperwire.sync.report import Heartbeat
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from repo_paths import REPO_ROOT
 
 
 @pytest.fixture

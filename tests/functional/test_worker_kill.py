@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
@@ -40,8 +39,8 @@ from paperwire.store.schema import (
     paper_authors,
     papers,
 )
+from repo_paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PAGE_SIZE = 6
 PAGE_DELAY_S = 0.08
 KILLS = 22
